@@ -99,6 +99,8 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     mode: str = "extractive"
+    # Relevance of the best evidence (0..1); compared with the refusal threshold.
+    confidence: float = 0.0
     notes: tuple[str, ...] = ()
     retrieved: tuple[str, ...] = ()  # doc ids in rank order, for evaluation
 
