@@ -84,6 +84,8 @@ class Citation:
     score: float
     source_url: str = ""
     translation: bool = False
+    # Document offsets of the sentences the answer quotes (inside char_start..char_end).
+    highlights: tuple[tuple[int, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
