@@ -1,0 +1,139 @@
+"""Answer test sets: the JSONL format, loaded and validated line by line.
+
+Kept apart from the runner so a set can be checked (by tests, by CI, by an
+evaluator writing their own) without importing anything heavy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: The set shipped with the project (the CI gate runs on it).
+SHIPPED_SET = Path(__file__).resolve().parent / "questions.jsonl"
+
+REQUIRED_KEYS = ("id", "lang", "question", "expected_doc_ids", "expect_refusal", "must_include")
+OPTIONAL_KEYS = ("history", "category")
+HISTORY_ROLES = ("user", "assistant")
+_LANG = re.compile(r"^[a-z]{2,3}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+
+
+class EvalSetError(ValueError):
+    """A test set line that cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """One test question and what a correct answer must show."""
+
+    id: str
+    lang: str
+    question: str
+    expected_doc_ids: tuple[str, ...]
+    expect_refusal: bool
+    must_include: tuple[tuple[str, ...], ...]
+    history: tuple[dict[str, str], ...] = ()
+    category: str = ""
+    line: int = field(default=0, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("line")
+        data["expected_doc_ids"] = list(self.expected_doc_ids)
+        data["must_include"] = [list(g) for g in self.must_include]
+        data["history"] = [dict(m) for m in self.history]
+        return data
+
+
+def load_items(path: str | Path) -> list[EvalItem]:
+    """Read a JSONL test set; blank lines are skipped, anything malformed raises EvalSetError."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise EvalSetError(f"{path}: cannot read the test set ({exc.strerror})") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise EvalSetError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    items: list[EvalItem] = []
+    seen: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalSetError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})") from exc
+        item = parse_item(data, where, number)
+        if item.id in seen:
+            raise EvalSetError(f"{where}: id {item.id!r} already used on line {seen[item.id]}")
+        seen[item.id] = number
+        items.append(item)
+    if not items:
+        raise EvalSetError(f"{path}: the test set has no items")
+    return items
+
+
+def parse_item(data: Any, where: str = "item", line: int = 0) -> EvalItem:
+    """Validate one decoded JSON object; ``where`` prefixes every error message."""
+    if not isinstance(data, Mapping):
+        raise EvalSetError(f"{where}: each line must be a JSON object")
+    missing = [k for k in REQUIRED_KEYS if k not in data]
+    if missing:
+        raise EvalSetError(f"{where}: missing key(s) {', '.join(missing)}")
+    unknown = sorted(set(data) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
+    if unknown:
+        raise EvalSetError(f"{where}: unknown key(s) {', '.join(unknown)} "
+                           f"(allowed: {', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)})")
+
+    item_id = data["id"]
+    if not isinstance(item_id, str) or not _ID.match(item_id):
+        raise EvalSetError(f"{where}: id must be a non-empty string of letters, digits, "
+                           f"'-', '_', '.' or ':' (got {item_id!r})")
+    where = f"{where} ({item_id})"
+    lang = data["lang"]
+    if not isinstance(lang, str) or not _LANG.match(lang):
+        raise EvalSetError(f"{where}: lang must be an ISO 639 code such as 'sv' or 'fi'")
+    question = data["question"]
+    if not isinstance(question, str) or not question.strip():
+        raise EvalSetError(f"{where}: question must be a non-empty string")
+    expected = data["expected_doc_ids"]
+    if not isinstance(expected, list) or not all(isinstance(d, str) and d for d in expected):
+        raise EvalSetError(f"{where}: expected_doc_ids must be a list of document ids")
+    refusal = data["expect_refusal"]
+    if not isinstance(refusal, bool):
+        raise EvalSetError(f"{where}: expect_refusal must be true or false")
+    groups = data["must_include"]
+    if not isinstance(groups, list) or not all(
+            isinstance(g, list) and g and all(isinstance(a, str) and a.strip() for a in g)
+            for g in groups):
+        raise EvalSetError(f"{where}: must_include must be a list of groups, each a non-empty "
+                           "list of non-empty strings, e.g. [[\"bredband\"], [\"arbeta\", "
+                           "\"ärenden\"]]")
+    if refusal and (expected or groups):
+        raise EvalSetError(f"{where}: an item that expects a refusal cannot also expect "
+                           "documents or must_include words")
+    history = data.get("history", [])
+    if not isinstance(history, list):
+        raise EvalSetError(f"{where}: history must be a list of {{role, content}} messages")
+    for i, message in enumerate(history):
+        if (not isinstance(message, Mapping) or set(message) != {"role", "content"}
+                or message["role"] not in HISTORY_ROLES
+                or not isinstance(message["content"], str)):
+            raise EvalSetError(f"{where}: history[{i}] must be {{\"role\": \"user\" or "
+                               "\"assistant\", \"content\": \"...\"}")
+    category = data.get("category", "")
+    if not isinstance(category, str):
+        raise EvalSetError(f"{where}: category must be a string")
+    return EvalItem(
+        id=item_id, lang=lang, question=question,
+        expected_doc_ids=tuple(expected), expect_refusal=refusal,
+        must_include=tuple(tuple(g) for g in groups),
+        history=tuple(dict(m) for m in history), category=category, line=line)
