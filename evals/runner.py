@@ -49,6 +49,7 @@ __all__ = [
     "calibrate_refusal_threshold",
     "check_thresholds",
     "compare_runs",
+    "ensure_index",
     "load_items",
     "main",
     "run_compare",
@@ -94,6 +95,10 @@ _RECORDED_SETTINGS = ("retrieval_mode", "embedding_model", "answer_mode", "llm_m
                       "chunk_overlap_tokens", "corpus_dir", "index_dir", "collection")
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
+
+#: Answer notes (i18n keys) that mean the system failed rather than chose to refuse:
+#: such answers are counted as errors, never as correct refusals.
+SYSTEM_FAILURE_NOTES = ("internal_error", "index_missing")
 
 
 @dataclass
@@ -158,6 +163,14 @@ def build_record(item: EvalItem, answer: Answer, latency: float,
         confidence=getattr(answer, "confidence", None))
     record.checks = item_checks(record)
     return record
+
+
+def system_failure(answer: Answer) -> str:
+    """Why an answer is a system failure (index missing, internal error), or ""."""
+    notes = tuple(getattr(answer, "notes", ()) or ())
+    if notes and notes[0] in SYSTEM_FAILURE_NOTES:
+        return "; ".join(notes)
+    return ""
 
 
 def error_record(item: EvalItem, error: BaseException, latency: float) -> ItemRecord:
@@ -227,7 +240,12 @@ def run_eval(settings: Settings, items: Sequence[EvalItem], progress: bool = Tru
         except Exception as exc:  # one broken item must not hide the others' scores
             records.append(error_record(item, exc, time.perf_counter() - t0))
             continue
-        records.append(build_record(item, answer, time.perf_counter() - t0, corpus, detect))
+        latency = time.perf_counter() - t0
+        failure = system_failure(answer)
+        if failure:
+            records.append(error_record(item, RuntimeError(failure), latency))
+            continue
+        records.append(build_record(item, answer, latency, corpus, detect))
     meta = {"label": label, "started_at": started.isoformat(timespec="seconds"),
             "duration_s": round(time.perf_counter() - clock, 3), "n_items": len(records),
             "settings": recorded_settings(settings)}
@@ -249,17 +267,31 @@ def baseline_settings(settings: Settings, name: str) -> Settings:
     raise ValueError(f"unknown baseline {name!r} (known: {', '.join(BASELINES)})")
 
 
+def ensure_index(settings: Settings, progress: bool = True) -> None:
+    """Bring the index of ``settings`` up to date with the corpus (a no-op when it is).
+
+    Scores of a stale index would be misleading: citation spans would point into
+    old text. The build is incremental and atomic, like `visio index build`.
+    """
+    from assistant.indexing import build_index
+
+    report = build_index(settings, progress=progress)
+    if not report.up_to_date and progress:
+        print(report.summary(), file=sys.stderr)
+
+
 def compare_runs(settings: Settings, items: Sequence[EvalItem], progress: bool = True,
                  baselines: Sequence[str] = tuple(BASELINES)) -> dict[str, EvalRun]:
-    """The same items through each baseline, one after the other."""
+    """The same items through each baseline, one after the other.
+
+    The MiniLM baseline gets its own index under ``<data_dir>/baselines/minilm``,
+    built on first use and reused (brought up to date) afterwards.
+    """
     runs: dict[str, EvalRun] = {}
     for name in baselines:
         chosen = baseline_settings(settings, name)
         if name == "dense-minilm":
-            # Its own index, built once under data_dir and brought up to date when reused.
-            from assistant.indexing import build_index
-
-            build_index(chosen)
+            ensure_index(chosen, progress)
         runs[name] = run_eval(chosen, items, progress=progress, label=name)
     return runs
 
@@ -386,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="report the refusal threshold that maximises refusal F1")
     parser.add_argument("--limit", type=int, metavar="N",
                         help="evaluate only N items spread evenly over the set")
+    parser.add_argument("--no-build", action="store_true",
+                        help="evaluate the index as it is, without bringing it up to date first")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -428,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
     progress = not args.no_progress
 
     try:
+        if not args.no_build:
+            ensure_index(settings, progress)
         if args.compare:
             runs = compare_runs(settings, items, progress)
             main_run = runs.get(settings.retrieval_mode) or runs["hybrid"]

@@ -23,6 +23,7 @@ from evals.runner import (
     check_citation,
     error_record,
     main,
+    system_failure,
     spread,
     write_outputs,
 )
@@ -98,6 +99,16 @@ def test_error_records_count_as_failures():
     assert record.error == "RuntimeError: index missing"
     assert record.checks["passed"] is False
     assert summarize([record])["overall"]["n_errors"] == 1
+
+
+def test_system_failures_are_not_mistaken_for_refusals():
+    broken = Answer(answer="Sökindexet är inte tillgängligt just nu.", language="sv",
+                    refused=True, notes=("index_missing", "no live generation"))
+    assert system_failure(broken) == "index_missing; no live generation"
+    chosen = answer("Jag hittar inget svar.", refused=True)
+    assert system_failure(chosen) == ""
+    assert system_failure(Answer(answer="x", language="sv", refused=True,
+                                 notes=("question_too_long",))) == ""
 
 
 def sample_run() -> EvalRun:
