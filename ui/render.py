@@ -1,0 +1,306 @@
+"""HTML for the web interface, built only from escaped text.
+
+Everything that comes from documents, users or models passes through
+:func:`esc` before it meets markup, so a corpus file or an answer containing
+``<script>``, event attributes or template syntax is shown as text, never run.
+Links are only ever ``http(s)``. The functions are pure (data in, string out)
+so they are tested without a browser.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from assistant.types import Answer, Citation, WordingMatch
+from ui.labels import label, language_name
+
+#: Characters kept around the highlighted sentences of a source quote.
+QUOTE_CHARS = 360
+
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+_TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
+
+Span = tuple[int, int]
+
+
+# --- escaping ---------------------------------------------------------------------------
+
+def esc(text: object) -> str:
+    """Text safe inside HTML elements and quoted attributes.
+
+    Besides ``& < > " '`` this also encodes ``$ { } `` ` `` so that no frontend
+    template (Gradio's HTML component renders JS/Handlebars templates) can read
+    document text as an expression.
+    """
+    return html.escape("" if text is None else str(text), quote=True).translate(_TEMPLATE_CHARS)
+
+
+def safe_url(url: object) -> str | None:
+    """``url`` when it is an absolute http(s) address without whitespace, else None."""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if re.fullmatch(r"https?://[^\s<>\"'`]+", url, flags=re.IGNORECASE):
+        return url
+    return None
+
+
+def link(url: object, text: str) -> str:
+    """An external link opening in a new tab, or nothing for an unsafe address."""
+    href = safe_url(url)
+    if href is None:
+        return ""
+    return (f'<a class="visio-link" href="{esc(href)}" target="_blank" '
+            f'rel="noopener noreferrer">{esc(text)}</a>')
+
+
+# --- highlighting -----------------------------------------------------------------------
+
+def merge_spans(spans: Iterable[Sequence[int]], length: int) -> list[Span]:
+    """Spans clipped to ``0..length``, empty ones dropped, overlaps merged, in order."""
+    clipped = sorted((max(0, int(s)), min(length, int(e))) for s, e in spans)
+    merged: list[Span] = []
+    for start, end in clipped:
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def highlight(text: str, spans: Iterable[Sequence[int]]) -> str:
+    """``text`` escaped, with each span wrapped in ``<mark>``."""
+    parts: list[str] = []
+    position = 0
+    for start, end in merge_spans(spans, len(text)):
+        parts.append(esc(text[position:start]))
+        parts.append(f"<mark>{esc(text[start:end])}</mark>")
+        position = end
+    parts.append(esc(text[position:]))
+    return "".join(parts)
+
+
+def citation_spans(citation: Citation) -> list[Span]:
+    """The quoted sentences as offsets inside ``citation.text`` (they are document offsets)."""
+    return merge_spans(((s - citation.char_start, e - citation.char_start)
+                        for s, e in citation.highlights), len(citation.text))
+
+
+def excerpt_window(text: str, spans: Sequence[Span], max_chars: int = QUOTE_CHARS) -> Span:
+    """The part of ``text`` to show: the highlighted sentences with some context.
+
+    All highlights when they fit in ``max_chars``, else the first one (whole, even
+    if longer); the remaining room is shared before and after, cut at spaces.
+    """
+    n = len(text)
+    if n <= max_chars:
+        return 0, n
+    if not spans:
+        return 0, _cut_forward(text, max_chars)
+    start, end = spans[0][0], spans[-1][1]
+    if end - start > max_chars:
+        start, end = spans[0]
+    room = max(0, max_chars - (end - start))
+    before = min(start, room // 2)
+    after = room - before
+    lo = min(start, _cut_backward(text, start - before))
+    hi = max(end, _cut_forward(text, min(n, end + after)))
+    return lo, hi
+
+
+def _cut_backward(text: str, position: int) -> int:
+    """Move ``position`` forward to the start of a word (never past the original text)."""
+    if position <= 0:
+        return 0
+    space = text.find(" ", position)
+    return space + 1 if space >= 0 else position
+
+
+def _cut_forward(text: str, position: int) -> int:
+    """Move ``position`` back to the end of a word."""
+    if position >= len(text):
+        return len(text)
+    space = text.rfind(" ", 0, position)
+    return space if space > 0 else position
+
+
+def quote_html(text: str, spans: Sequence[Span], max_chars: int = QUOTE_CHARS) -> str:
+    """A short quote of ``text`` around its highlighted spans, with ellipses where cut."""
+    spans = merge_spans(spans, len(text))
+    lo, hi = excerpt_window(text, spans, max_chars)
+    shifted = [(s - lo, e - lo) for s, e in spans]
+    body = highlight(text[lo:hi], shifted)
+    return ("… " if lo > 0 else "") + body + (" …" if hi < len(text) else "")
+
+
+# --- chat -------------------------------------------------------------------------------
+
+def answer_html(text: str) -> str:
+    """The answer text as paragraphs, with citation markers like [1] set as references."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    rendered = []
+    for paragraph in paragraphs:
+        body = esc(paragraph.strip()).replace("\n", "<br>")
+        body = _MARKER.sub(r'<sup class="visio-ref">[\1]</sup>', body)
+        rendered.append(f"<p>{body}</p>")
+    return f'<div class="visio-answer">{"".join(rendered)}</div>'
+
+
+def streaming_html(partial: str, lang: str) -> str:
+    """What the chat shows while the answer is still arriving."""
+    if not partial.strip():
+        pending = esc(label(lang, "thinking"))
+        return f'<div class="visio-answer visio-pending"><p>{pending}</p></div>'
+    return answer_html(partial)
+
+
+def passage_status(ui_lang: str, lang: str, translation: bool, official: bool = True) -> str:
+    """"svenska" / "finska · översättning från svenska" / "… · inofficiell text"."""
+    parts = [language_name(ui_lang, lang)]
+    if translation:
+        parts.append(label(ui_lang, f"translated_from_{_other(lang)}"))
+    elif not official:
+        parts.append(label(ui_lang, "unofficial"))
+    return " · ".join(parts)
+
+
+def source_html(citation: Citation, lang: str) -> str:
+    """One numbered source: title, section, language (and translation), quote, link."""
+    status = passage_status(lang, citation.lang, citation.translation)
+    flag = ' data-translation="true"' if citation.translation else ""
+    section = (f' <span class="visio-section">· {esc(citation.section)}</span>'
+               if citation.section else "")
+    return (
+        f'<li class="visio-source" data-n="{citation.n}" lang="{esc(citation.lang)}"{flag}>'
+        f'<div class="visio-source-head"><span class="visio-n">[{citation.n}]</span> '
+        f'<strong class="visio-title">{esc(citation.title)}</strong>{section} '
+        f'<span class="visio-status">· {esc(status)}</span></div>'
+        f'<blockquote class="visio-quote">'
+        f'{quote_html(citation.text, citation_spans(citation))}</blockquote>'
+        f'{link(citation.source_url, label(lang, "open_source"))}'
+        f"</li>"
+    )
+
+
+def sources_html(citations: Sequence[Citation], lang: str) -> str:
+    if not citations:
+        return ""
+    items = "".join(source_html(c, lang) for c in sorted(citations, key=lambda c: c.n))
+    return (f'<div class="visio-sources"><div class="visio-sources-title">'
+            f'{esc(label(lang, "sources"))}</div><ol>{items}</ol></div>')
+
+
+def message_html(answer: Answer) -> str:
+    """A finished answer: its text, then its numbered sources (labelled in its language)."""
+    return answer_html(answer.answer) + sources_html(answer.citations, answer.language)
+
+
+def question_html(question: str) -> str:
+    return f'<div class="visio-question">{esc(question).replace(chr(10), "<br>")}</div>'
+
+
+# --- staff: wording ---------------------------------------------------------------------
+
+def copy_text(match: WordingMatch, ui_lang: str) -> str:
+    """The exact passage and where it stands, as copied by the copy button."""
+    status = passage_status(ui_lang, match.lang, match.translation, match.official)
+    where = ", ".join(p for p in (match.title, match.section) if p)
+    source = f"{label(ui_lang, 'source')}: {where} ({status})"
+    url = safe_url(match.source_url)
+    if url:
+        source += f" {url}"
+    return f"”{match.text}”\n{source}"
+
+
+def match_html(match: WordingMatch, ui_lang: str) -> str:
+    """One found passage beside its counterpart in the other language, with a copy button."""
+    kind = label(ui_lang, "wording_exact" if match.exact else "wording_near")
+    status = passage_status(ui_lang, match.lang, match.translation, match.official)
+    main = (f'<div class="visio-passage" lang="{esc(match.lang)}">'
+            f'<div class="visio-passage-lang">{esc(label(ui_lang, f"in_{match.lang}"))} · '
+            f'{esc(status)}</div>'
+            f'<p class="visio-passage-text">{highlight(match.text, match.highlights)}</p></div>')
+    counterpart = match.counterpart
+    if counterpart is not None:
+        other_status = passage_status(ui_lang, counterpart.lang, counterpart.translation,
+                                      counterpart.official)
+        flag = ' data-translation="true"' if counterpart.translation else ""
+        other = (f'<div class="visio-passage visio-counterpart" lang="{esc(counterpart.lang)}"'
+                 f'{flag}><div class="visio-passage-lang">'
+                 f'{esc(label(ui_lang, f"in_{counterpart.lang}"))} · {esc(other_status)}</div>'
+                 f'<p class="visio-passage-text">{esc(counterpart.text)}</p></div>')
+    else:
+        other = (f'<div class="visio-passage visio-counterpart visio-missing">'
+                 f'<p>{esc(label(ui_lang, "wording_no_counterpart"))}</p></div>')
+    section = (f' · {esc(label(ui_lang, "section"))}: {esc(match.section)}'
+               if match.section else "")
+    return (
+        f'<article class="visio-match" data-exact="{str(match.exact).lower()}">'
+        f'<header class="visio-match-head"><strong class="visio-title">{esc(match.title)}'
+        f'</strong>{section} · <span class="visio-kind">{esc(kind)}</span>'
+        f'<button type="button" class="visio-copy" data-copy="{esc(copy_text(match, ui_lang))}"'
+        f' data-done="{esc(label(ui_lang, "copied"))}">{esc(label(ui_lang, "copy"))}</button>'
+        f"</header><div class=\"visio-pair\">{main}{other}</div>"
+        f"{link(match.source_url, label(ui_lang, 'open_source'))}</article>"
+    )
+
+
+def wording_html(phrase: str, matches: Sequence[WordingMatch], ui_lang: str) -> str:
+    if not phrase.strip():
+        return notice_html(label(ui_lang, "wording_empty"))
+    if not matches:
+        return notice_html(label(ui_lang, "wording_none", phrase=phrase))
+    head = (f'<div class="visio-count">'
+            f'{esc(label(ui_lang, "wording_count", n=len(matches), phrase=phrase))}</div>')
+    return (f'<div class="visio-wording">{head}'
+            f'{"".join(match_html(m, ui_lang) for m in matches)}</div>')
+
+
+def notice_html(text: str) -> str:
+    """A friendly message in place of results (nothing found, index missing …)."""
+    return f'<div class="visio-notice" role="status">{esc(text)}</div>'
+
+
+# --- evaluators -------------------------------------------------------------------------
+
+def eval_html(summary: Mapping[str, Any], charts: Sequence[tuple[str, str]], ui_lang: str,
+              metric_names: Mapping[str, str], thresholds: Mapping[str, float],
+              format_value: Any) -> str:
+    """Scores (overall and per language) as a table, then the report's charts."""
+    overall = summary.get("overall", {})
+    by_language = summary.get("by_language", {})
+    langs = list(by_language)
+    header = [label(ui_lang, "eval_metric"), label(ui_lang, "eval_value"),
+              *(language_name(ui_lang, lang) for lang in langs),
+              label(ui_lang, "eval_minimum"), label(ui_lang, "eval_verdict")]
+    rows = []
+    for key, name in metric_names.items():
+        if key not in overall:
+            continue
+        value = overall.get(key)
+        minimum = thresholds.get(key)
+        verdict = ""
+        if minimum is not None:
+            verdict = "ok" if value is not None and value >= minimum - 1e-9 else "FAIL"
+        cells = [esc(name), esc(format_value(key, value)),
+                 *(esc(format_value(key, by_language[lang].get(key))) for lang in langs),
+                 esc("" if minimum is None else f"≥ {minimum:.2f}"),
+                 f'<span class="visio-{verdict.lower() or "none"}">{esc(verdict)}</span>']
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    table = ("<table class=\"visio-scores\"><thead><tr>"
+             + "".join(f"<th>{esc(h)}</th>" for h in header)
+             + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+    figures = "".join(
+        f'<figure><img src="{esc(uri)}" alt="{esc(caption)}">'
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
+        for caption, uri in charts if uri.startswith("data:image/png;base64,"))
+    return f'<div class="visio-eval">{table}{figures}</div>'
+
+
+def _other(lang: str) -> str:
+    return "fi" if lang == "sv" else "sv"
