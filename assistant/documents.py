@@ -108,6 +108,9 @@ def load_corpus(corpus_dir: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Corp
         except DocumentError as exc:
             problems.append(Problem(exc.path, exc.reason))
             continue
+        except Exception as exc:  # a reader's bug must not stop the build; it is reported
+            problems.append(Problem(rel, f"cannot be read ({type(exc).__name__}: {exc})"))
+            continue
         key = (doc.id, doc.lang)
         earlier = chosen.get(key)
         if earlier is None or (doc.official and not earlier.official):
@@ -181,7 +184,10 @@ def parse_document(raw: bytes, name: str, *, shown: str = "",
     else:
         text = _decode(raw, shown)
         if kind_of_file == "html":
-            body, heading_title, hint = _html_text(text)
+            try:
+                body, heading_title, hint = _html_text(text)
+            except RecursionError as exc:
+                raise DocumentError(shown, "HTML nested too deeply to read") from exc
         else:
             meta, body = _split_front_matter(text, shown)
             match = _MARKDOWN_HEADING.search(body)
@@ -345,7 +351,10 @@ def _html_text(html: str) -> tuple[str, str, str | None]:
     blocks = list(_html_blocks(soup))
     if not title:
         title = next((b.lstrip("#").strip() for b in blocks if b.startswith("#")), "")
-    return "\n\n".join(blocks), title, hint
+    text = "".join(
+        ("\n" if block.startswith("- ") and previous.startswith("- ") else "\n\n") + block
+        for previous, block in itertools.pairwise(["", *blocks]))
+    return text.lstrip("\n"), title, hint
 
 
 def _html_blocks(node: Tag) -> Iterator[str]:
@@ -353,7 +362,7 @@ def _html_blocks(node: Tag) -> Iterator[str]:
     inline: list[str] = []
 
     def flush() -> Iterator[str]:
-        text = " ".join(" ".join(inline).split())
+        text = " ".join("".join(inline).split())
         inline.clear()
         if text:
             yield text
@@ -394,7 +403,7 @@ def _html_blocks(node: Tag) -> Iterator[str]:
         elif name == "br":
             inline.append(" ")
         elif _is_inline(child):
-            inline.append(child.get_text(" "))
+            inline.append(_raw_text(child))
         else:  # div, section, ul, table, blockquote…: a container of blocks
             yield from flush()
             yield from _html_blocks(child)
@@ -412,8 +421,20 @@ def _is_inline(tag: Tag) -> bool:
     return tag.name.lower() in _INLINE_TAGS
 
 
+def _raw_text(tag: Tag) -> str:
+    """The text as a browser runs it together: inline tags join, block tags and <br> space."""
+    parts: list[str] = []
+    for node in tag.descendants:
+        if isinstance(node, NavigableString):
+            if not isinstance(node, PreformattedString):
+                parts.append(str(node))
+        elif isinstance(node, Tag) and (node.name == "br" or not _is_inline(node)):
+            parts.append(" ")
+    return "".join(parts)
+
+
 def _inline_text(tag: Tag) -> str:
-    return " ".join(tag.get_text(" ").split())
+    return " ".join(_raw_text(tag).split())
 
 
 # --- PDF -----------------------------------------------------------------------------------

@@ -211,17 +211,18 @@ def test_html_becomes_markdown_like_text(tmp_path: Path) -> None:
     <style>p { color: red }</style><script>alert("x")</script></head>
     <body><nav><a href="/">Etusivu</a> | <a href="/en">English</a></nav>
     <main><h1>Pienet   kunnat</h1><!-- kommentti -->
-    <p>Kunta on asukkaidensa <b>koti</b>.<br>Kunta luo hyvää arkea.</p>
-    <div>Pieni kunta tarjoaa usein luonnonläheisen elämän.</div>
+    <p>Kunta on <a href="#">asukkaidensa</a><i> <b>koti</b></i>.<br>Kunta luo hyvää&nbsp;arkea.</p>
+    <div>Pieni kunta tarjoaa <em>usein</em> luonnonläheisen elämän.</div>
+    <ul><li><p>Etätyö</p><p>monipaikkaisuus</p></li></ul>
     <ul><li>Laajakaista</li><li>Etätyö<ul><li>monipaikkaisuus</li></ul></li></ul>
     <table><tr><th>Puhelin</th><td>+358 9 771 2157</td></tr></table></main>
     <script>var tracking = 1;</script></body></html>"""
     doc = load_file(write(tmp_path / "added" / "sivu.html", html), tmp_path)
     assert doc.title == "Kuntien visio" and doc.lang == "fi" and doc.id == "sivu"
     assert doc.text == (
-        "# Pienet kunnat\n\nKunta on asukkaidensa koti . Kunta luo hyvää arkea.\n\n"
-        "Pieni kunta tarjoaa usein luonnonläheisen elämän.\n\n- Laajakaista\n\n- Etätyö\n\n"
-        "- monipaikkaisuus\n\nPuhelin | +358 9 771 2157")
+        "# Pienet kunnat\n\nKunta on asukkaidensa koti. Kunta luo hyvää arkea.\n\n"
+        "Pieni kunta tarjoaa usein luonnonläheisen elämän.\n\n- Etätyö monipaikkaisuus\n"
+        "- Laajakaista\n- Etätyö\n- monipaikkaisuus\n\nPuhelin | +358 9 771 2157")
     for debris in ("alert", "color", "Etusivu", "tracking", "kommentti"):
         assert debris not in doc.text
 
@@ -316,6 +317,7 @@ def bad_files(root: Path) -> dict[str, str]:
         "notes.docx": (b"PK\x03\x04", "unsupported file type '.docx'"),
         "not-a-pdf.pdf": (SV_TEXT, "not a PDF"),
         "broken.pdf": (b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n", "damaged PDF"),
+        "deep.html": ("<div>" * 5000 + SV_TEXT + "</div>" * 5000, "nested too deeply"),
     }
     for name, (content, _) in cases.items():
         write(root / "added" / name, content)
