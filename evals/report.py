@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from evals.metrics import (
     NDCG_K,
+    NO_DOC,
     RECALL_KS,
     ItemRecord,
     compute_metrics,
@@ -295,7 +296,7 @@ def charts(run: EvalRun, compare: Mapping[str, EvalRun] | None) -> list[tuple[st
                        {g: [m.get(x) for x in checks] for g, m in groups.items()})),
     ]
     per_doc = {doc: group_by_language(recs) for doc, recs in group_by_doc(run.records).items()}
-    docs = [d for d in per_doc if any(r.expected_doc_ids for r in group_by_doc(run.records)[d])]
+    docs = [d for d in per_doc if d != NO_DOC]
     if docs:
         out.append(("recall@3 by expected document and language", _grouped_bars(
             "recall@3 by expected document", docs,

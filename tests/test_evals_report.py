@@ -23,8 +23,8 @@ from evals.runner import (
     check_citation,
     error_record,
     main,
-    system_failure,
     spread,
+    system_failure,
     write_outputs,
 )
 
