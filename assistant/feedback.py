@@ -81,6 +81,14 @@ class FeedbackStore:
                                    int(feedback_id)))
             return cursor.rowcount > 0
 
+    def remove(self, feedback_id: int) -> bool:
+        """Withdraw one rating (the visitor clicked the same thumb again)."""
+        if not self.path.exists():
+            return False
+        with self._connection() as conn:
+            return conn.execute("DELETE FROM feedback WHERE id = ?",
+                                (int(feedback_id),)).rowcount > 0
+
     def delete_all(self) -> int:
         """Remove every row; returns how many there were."""
         if not self.path.exists():

@@ -80,6 +80,14 @@ def test_export_of_absent_store_is_just_the_header(tmp_path):
     assert not (tmp_path / "none.sqlite3").exists()
 
 
+def test_a_rating_can_be_withdrawn(tmp_path):
+    store = FeedbackStore(tmp_path / "f.sqlite3")
+    assert not store.remove(1)
+    keep, withdraw = store.add("q1", "a", "sv", [], 1), store.add("q2", "a", "sv", [], -1)
+    assert store.remove(withdraw) and not store.remove(withdraw)
+    assert [row["id"] for row in store.rows()] == [keep]
+
+
 def test_delete_all(tmp_path):
     store = FeedbackStore(tmp_path / "f.sqlite3")
     assert store.delete_all() == 0

@@ -110,7 +110,7 @@ def test_long_passage_is_cut_around_the_quoted_sentence():
 
 
 def test_highlight_longer_than_the_window_is_still_shown_whole():
-    sentence = "lång " * 120
+    sentence = ("lång " * 120).strip()
     text = "A " * 50 + sentence + " B" * 50
     start = 100
     out = render.quote_html(text, [(start, start + len(sentence))], max_chars=100)
@@ -170,7 +170,7 @@ def test_wording_card_shows_both_languages_side_by_side_with_translation_marked(
     out = render.wording_html("liten kommun", [wording_match()], "sv")
     assert "<mark>liten kommun</mark>" in out
     assert "Pieni kunta tarjoaa usein luonnonläheisen elämän." in out
-    assert "På finska · finska · översättning från svenska" in out
+    assert "På svenska · originaltext" in out and "På finska · översättning från svenska" in out
     assert "ordagrann träff" in out and "avsnitt: Femte visionen" in out
     assert "1 passager" in out or "1 passage" in out
 
@@ -202,15 +202,17 @@ def test_wording_empty_and_not_found_messages():
 # --- evaluation -------------------------------------------------------------------------
 
 def test_eval_table_lists_metrics_per_language_and_verdicts():
-    summary = {"overall": {"recall@3": 0.97, "mrr": 0.81},
+    summary = {"overall": {"recall@3": 0.97, "mrr": 0.81, "refusal_recall": None},
                "by_language": {"sv": {"recall@3": 1.0, "mrr": 0.9},
                                "fi": {"recall@3": 0.94, "mrr": 0.72}}}
     out = render.eval_html(summary, [("cap <x>", "data:image/png;base64,AAAA"),
                                      ("bad", "javascript:alert(1)")], "fi",
-                           labels.METRIC_LABELS["fi"], {"recall@3": 0.98},
+                           labels.METRIC_LABELS["fi"], {"recall@3": 0.98, "refusal_recall": 0.9},
                            lambda k, v: "n/a" if v is None else f"{v:.3f}")
     assert "Osuma kolmessa ensimmäisessä lähteessä" in out
-    assert "0.970" in out and "0.940" in out and "≥ 0.98" in out and "FAIL" in out
+    assert "0.970" in out and "0.940" in out and "≥ 0.98" in out
+    assert '<span class="visio-fail">alittaa vaatimuksen</span>' in out
+    assert "ei mitattavissa" in out  # no refusal item among them: not a failure
     assert "<th>ruotsi</th>" in out and "<th>suomi</th>" in out
     assert 'src="data:image/png;base64,AAAA"' in out and "cap &lt;x&gt;" in out
     assert "javascript:" not in out
@@ -235,3 +237,19 @@ def test_pick_language_from_browser_preferences(header, expected):
 def test_unknown_interface_language_falls_back_to_swedish():
     assert labels.label("en", "send") == "Skicka"
     assert labels.label("fi", "send") == "Lähetä"
+
+
+def test_quote_stays_inside_the_paragraph_of_the_highlight():
+    text = ("Rubrik\n\nFörsta stycket handlar om annat. " + "Fyll " * 40
+            + "\n\nDen citerade meningen står här. Och en till.\n\n- Lista / Program")
+    start = text.index("Den citerade")
+    out = render.quote_html(text, [(start, start + len("Den citerade meningen står här."))])
+    assert out.startswith("… <mark>Den citerade meningen står här.</mark> Och en till.")
+    assert "Lista" not in out and "Fyll" not in out
+    assert out.endswith(" …")  # more text follows in the passage
+
+
+def test_consecutive_quoted_sentences_form_one_mark():
+    text = "Ett. Två.  Tre. Fyra."
+    out = render.highlight(text, [(0, 4), (5, 9), (16, 21)])
+    assert out == "<mark>Ett. Två.</mark>  Tre. <mark>Fyra.</mark>"

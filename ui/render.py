@@ -74,10 +74,19 @@ def merge_spans(spans: Iterable[Sequence[int]], length: int) -> list[Span]:
 
 
 def highlight(text: str, spans: Iterable[Sequence[int]]) -> str:
-    """``text`` escaped, with each span wrapped in ``<mark>``."""
+    """``text`` escaped, with each span wrapped in ``<mark>``.
+
+    Spans separated only by whitespace (consecutive quoted sentences) read as one mark.
+    """
+    joined: list[Span] = []
+    for start, end in merge_spans(spans, len(text)):
+        if joined and not text[joined[-1][1]:start].strip():
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
     parts: list[str] = []
     position = 0
-    for start, end in merge_spans(spans, len(text)):
+    for start, end in joined:
         parts.append(esc(text[position:start]))
         parts.append(f"<mark>{esc(text[start:end])}</mark>")
         position = end
@@ -95,22 +104,28 @@ def excerpt_window(text: str, spans: Sequence[Span], max_chars: int = QUOTE_CHAR
     """The part of ``text`` to show: the highlighted sentences with some context.
 
     All highlights when they fit in ``max_chars``, else the first one (whole, even
-    if longer); the remaining room is shared before and after, cut at spaces.
+    if longer); the remaining room is shared before and after, cut at spaces and
+    never reaching into another paragraph.
     """
-    n = len(text)
-    if n <= max_chars:
-        return 0, n
     if not spans:
-        return 0, _cut_forward(text, max_chars)
+        end = text.find("\n\n")
+        end = len(text) if end < 0 else end
+        return 0, end if end <= max_chars else _cut_forward(text, max_chars)
     start, end = spans[0][0], spans[-1][1]
     if end - start > max_chars:
         start, end = spans[0]
+    paragraph_start = text.rfind("\n\n", 0, start)
+    paragraph_start = 0 if paragraph_start < 0 else paragraph_start + 2
+    paragraph_end = text.find("\n\n", end)
+    paragraph_end = len(text) if paragraph_end < 0 else paragraph_end
     room = max(0, max_chars - (end - start))
-    before = min(start, room // 2)
-    after = room - before
-    lo = min(start, _cut_backward(text, start - before))
-    hi = max(end, _cut_forward(text, min(n, end + after)))
-    return lo, hi
+    room_before, room_after = start - paragraph_start, paragraph_end - end
+    before = min(room_before, room // 2)
+    after = min(room_after, room - before)
+    before = min(room_before, room - after)  # room the paragraph end left unused goes before
+    lo = paragraph_start if before == room_before else _cut_backward(text, start - before)
+    hi = paragraph_end if after == room_after else _cut_forward(text, end + after)
+    return min(lo, start), max(hi, end)
 
 
 def _cut_backward(text: str, position: int) -> int:
@@ -133,9 +148,13 @@ def quote_html(text: str, spans: Sequence[Span], max_chars: int = QUOTE_CHARS) -
     """A short quote of ``text`` around its highlighted spans, with ellipses where cut."""
     spans = merge_spans(spans, len(text))
     lo, hi = excerpt_window(text, spans, max_chars)
+    while lo < hi and text[lo].isspace():
+        lo += 1
+    while hi > lo and text[hi - 1].isspace():
+        hi -= 1
     shifted = [(s - lo, e - lo) for s, e in spans]
     body = highlight(text[lo:hi], shifted)
-    return ("… " if lo > 0 else "") + body + (" …" if hi < len(text) else "")
+    return ("… " if text[:lo].strip() else "") + body + (" …" if text[hi:].strip() else "")
 
 
 # --- chat -------------------------------------------------------------------------------
@@ -161,12 +180,22 @@ def streaming_html(partial: str, lang: str) -> str:
 
 def passage_status(ui_lang: str, lang: str, translation: bool, official: bool = True) -> str:
     """"svenska" / "finska · översättning från svenska" / "… · inofficiell text"."""
-    parts = [language_name(ui_lang, lang)]
+    return " · ".join([language_name(ui_lang, lang), *_origin(ui_lang, lang, translation,
+                                                              official)])
+
+
+def passage_heading(ui_lang: str, lang: str, translation: bool, official: bool) -> str:
+    """"På svenska · originaltext" / "På finska · översättning från svenska"."""
+    origin = _origin(ui_lang, lang, translation, official) or [label(ui_lang, "original")]
+    return " · ".join([label(ui_lang, f"in_{lang}"), *origin])
+
+
+def _origin(ui_lang: str, lang: str, translation: bool, official: bool) -> list[str]:
     if translation:
-        parts.append(label(ui_lang, f"translated_from_{_other(lang)}"))
-    elif not official:
-        parts.append(label(ui_lang, "unofficial"))
-    return " · ".join(parts)
+        return [label(ui_lang, f"translated_from_{_other(lang)}")]
+    if not official:
+        return [label(ui_lang, "unofficial")]
+    return []
 
 
 def source_html(citation: Citation, lang: str) -> str:
@@ -220,19 +249,18 @@ def copy_text(match: WordingMatch, ui_lang: str) -> str:
 def match_html(match: WordingMatch, ui_lang: str) -> str:
     """One found passage beside its counterpart in the other language, with a copy button."""
     kind = label(ui_lang, "wording_exact" if match.exact else "wording_near")
-    status = passage_status(ui_lang, match.lang, match.translation, match.official)
     main = (f'<div class="visio-passage" lang="{esc(match.lang)}">'
-            f'<div class="visio-passage-lang">{esc(label(ui_lang, f"in_{match.lang}"))} · '
-            f'{esc(status)}</div>'
-            f'<p class="visio-passage-text">{highlight(match.text, match.highlights)}</p></div>')
+            f'<div class="visio-passage-lang">'
+            f'{esc(passage_heading(ui_lang, match.lang, match.translation, match.official))}'
+            f'</div><p class="visio-passage-text">{highlight(match.text, match.highlights)}</p>'
+            f'</div>')
     counterpart = match.counterpart
     if counterpart is not None:
-        other_status = passage_status(ui_lang, counterpart.lang, counterpart.translation,
-                                      counterpart.official)
+        heading = passage_heading(ui_lang, counterpart.lang, counterpart.translation,
+                                  counterpart.official)
         flag = ' data-translation="true"' if counterpart.translation else ""
         other = (f'<div class="visio-passage visio-counterpart" lang="{esc(counterpart.lang)}"'
-                 f'{flag}><div class="visio-passage-lang">'
-                 f'{esc(label(ui_lang, f"in_{counterpart.lang}"))} · {esc(other_status)}</div>'
+                 f'{flag}><div class="visio-passage-lang">{esc(heading)}</div>'
                  f'<p class="visio-passage-text">{esc(counterpart.text)}</p></div>')
     else:
         other = (f'<div class="visio-passage visio-counterpart visio-missing">'
@@ -271,10 +299,14 @@ def notice_html(text: str) -> str:
 def eval_html(summary: Mapping[str, Any], charts: Sequence[tuple[str, str]], ui_lang: str,
               metric_names: Mapping[str, str], thresholds: Mapping[str, float],
               format_value: Any) -> str:
-    """Scores (overall and per language) as a table, then the report's charts."""
+    """Scores (overall and per language) against their minimums, then the report's charts."""
     overall = summary.get("overall", {})
     by_language = summary.get("by_language", {})
     langs = list(by_language)
+
+    def shown(key: str, value: Any) -> str:
+        return "–" if value is None else str(format_value(key, value))
+
     header = [label(ui_lang, "eval_metric"), label(ui_lang, "eval_value"),
               *(language_name(ui_lang, lang) for lang in langs),
               label(ui_lang, "eval_minimum"), label(ui_lang, "eval_verdict")]
@@ -284,13 +316,18 @@ def eval_html(summary: Mapping[str, Any], charts: Sequence[tuple[str, str]], ui_
             continue
         value = overall.get(key)
         minimum = thresholds.get(key)
-        verdict = ""
+        verdict, css = "", "none"
         if minimum is not None:
-            verdict = "ok" if value is not None and value >= minimum - 1e-9 else "FAIL"
-        cells = [esc(name), esc(format_value(key, value)),
-                 *(esc(format_value(key, by_language[lang].get(key))) for lang in langs),
+            if value is None:
+                verdict, css = label(ui_lang, "eval_not_measured"), "none"
+            elif value >= minimum - 1e-9:
+                verdict, css = label(ui_lang, "eval_ok"), "ok"
+            else:
+                verdict, css = label(ui_lang, "eval_fail"), "fail"
+        cells = [esc(name), esc(shown(key, value)),
+                 *(esc(shown(key, by_language[lang].get(key))) for lang in langs),
                  esc("" if minimum is None else f"≥ {minimum:.2f}"),
-                 f'<span class="visio-{verdict.lower() or "none"}">{esc(verdict)}</span>']
+                 f'<span class="visio-{css}">{esc(verdict)}</span>']
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     table = ("<table class=\"visio-scores\"><thead><tr>"
              + "".join(f"<th>{esc(h)}</th>" for h in header)
