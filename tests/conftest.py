@@ -23,3 +23,25 @@ def embedder(settings: Settings):
     from assistant.embeddings import get_embedder
 
     return get_embedder(settings)
+
+
+@pytest.fixture(scope="session")
+def indexed_settings(settings: Settings, embedder) -> Settings:
+    """Settings whose index holds the shipped corpus.
+
+    The index lives in ``<data_dir>/test-index`` and is brought up to date
+    incrementally, so after the first run a session only pays a hash check.
+    """
+    from assistant.indexing import build_index
+
+    indexed = settings.replace(index_dir=settings.data_dir / "test-index")
+    build_index(indexed, embedder=embedder, progress=False)
+    return indexed
+
+
+@pytest.fixture(scope="session")
+def assistant(indexed_settings: Settings, embedder):
+    """One Assistant on the shipped corpus, shared like the web server shares it."""
+    from assistant.assistant import Assistant
+
+    return Assistant(indexed_settings, embedder=embedder)
