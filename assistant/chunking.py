@@ -47,6 +47,7 @@ class Unit:
     section: str
     section_index: int
     index_in_section: int
+    form: str = "sentence"  # sentence | item | lines
 
 
 @lru_cache(maxsize=1)
@@ -63,18 +64,28 @@ def document_units(doc: Document) -> list[Unit]:
     """All units of a document, in order, with their section."""
     units: list[Unit] = []
     section, section_index, in_section = doc.title, 0, 0
-    for start, end, kind in _blocks(doc.text):
+    blocks = list(_blocks(doc.text))
+    for i, (start, end, kind) in enumerate(blocks):
         block = doc.text[start:end]
-        if kind == "heading":
+        next_kind = blocks[i + 1][2] if i + 1 < len(blocks) else ""
+        if kind == "heading" or _is_caption(block, kind, next_kind):
             match = _HEADING.match(block)
-            section = match.group(2).strip() if match else block.strip("# ")
+            section = match.group(2).strip() if match else block.strip()
             section_index += 1
             in_section = 0
             continue
+        form = {"item": "item", "lines": "lines"}.get(kind, "sentence")
         for s, e in _block_units(doc.text, start, end, kind):
-            units.append(Unit(s, e, section, section_index, in_section))
+            units.append(Unit(s, e, section, section_index, in_section, form))
             in_section += 1
     return units
+
+
+def _is_caption(block: str, kind: str, next_kind: str) -> bool:
+    """A short unpunctuated line right before a list ("Ansvarsområden") heads that list."""
+    line = block.strip()
+    return (kind == "prose" and next_kind == "item" and "\n" not in line and len(line) <= 60
+            and not line.endswith((".", "!", "?", ":")) and len(line.split()) <= 5)
 
 
 def _blocks(text: str) -> Iterator[tuple[int, int, str]]:
@@ -177,10 +188,11 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     piece = text[start:end]
-    if piece[:1] in _QUOTES and piece.count(piece[0]) % 2 == 1 and not _closing_pair(piece):
+    if piece and piece[0] in _QUOTES and piece.count(piece[0]) % 2 == 1 \
+            and not _closing_pair(piece):
         start += 1
     piece = text[start:end]
-    if piece[-1:] in _QUOTES and not _opening_pair(piece):
+    if piece and piece[-1] in _QUOTES and not _opening_pair(piece):
         end -= 1
     while start < end and text[start].isspace():
         start += 1
@@ -196,10 +208,10 @@ def _closing_pair(piece: str) -> bool:
 def _opening_pair(piece: str) -> bool:
     """A trailing quote that closes a quote opened inside the piece stays."""
     quote = piece[-1]
-    opener = {"”": "“„", "»": "«", "’": "‘"}.get(quote, quote)
     inner = piece[:-1]
-    if quote in "\"'":
-        return inner.count(quote) % 2 == 1
+    if inner.count(quote) % 2 == 1:  # same mark both ways: "…", ”…” (Swedish), »…»
+        return True
+    opener = {"”": "“„", "»": "«", "’": "‘"}.get(quote, "")
     return any(o in inner for o in opener)
 
 

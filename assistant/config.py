@@ -63,7 +63,8 @@ class Settings:
     # --- answering ---------------------------------------------------------
     answer_mode: str = "extractive"  # extractive | llm
     refusal_threshold: float = 0.82
-    max_answer_sentences: int = 4
+    max_answer_sentences: int = 6
+    max_answer_tokens: int = 180  # quoted text per answer (cl100k tokens)
     max_question_tokens: int = 256
     max_history_turns: int = 6
     max_history_tokens: int = 1500

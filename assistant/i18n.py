@@ -63,7 +63,9 @@ TEXTS: dict[str, dict[str, str]] = {
             "Hakuhakemisto ei ole juuri nyt käytettävissä, joten en voi vastata. "
             "Ylläpitäjä voi rakentaa sen komennolla `visio index build`."
         ),
-        "internal_error": "Vastauksen muodostamisessa tapahtui virhe. Yritä hetken päästä uudelleen.",
+        "internal_error": (
+            "Vastauksen muodostamisessa tapahtui virhe. Yritä hetken päästä uudelleen."
+        ),
         "llm_fallback": "Kielimalli ei vastannut, joten vastaus koostuu lähteiden lainauksista.",
         "llm_no_citation": (
             "Huom: vastauksessa ei viitata yhteenkään lähteeseen, joten sitä ei voi tarkistaa."

@@ -33,8 +33,8 @@ from assistant.types import Document
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-CHUNKER_VERSION = "structure-sentences-tiktoken-1"
+SCHEMA_VERSION = 2
+CHUNKER_VERSION = "structure-sentences-tiktoken-2"
 COPY_BATCH = 1000
 
 
@@ -142,6 +142,7 @@ def document_records(doc: Document, settings: Settings) -> list[Record]:
             metadata={**base, "unit": "sentence", "section": unit.section,
                       "section_index": unit.section_index,
                       "index_in_section": unit.index_in_section, "ordinal": ordinal,
+                      "form": unit.form,
                       "char_start": unit.start, "char_end": unit.end, "chunk_id": owner},
         ))
     return records

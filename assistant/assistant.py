@@ -1,0 +1,254 @@
+"""The assistant: a question (and its conversation) in, a grounded Answer out.
+
+One object per process holds the heavy parts (embedding model, index
+snapshot) and is safe to share between concurrent requests. Every failure a
+user can cause or meet (empty or huge input, an unsupported language, a
+missing index, an unreachable language model) becomes a polite Answer in the
+user's language, never an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from assistant import i18n
+from assistant.answering import (
+    Evidence,
+    check_citations,
+    citation_for,
+    compose_extractive,
+    confidence_of,
+    llm_client,
+    llm_messages,
+    select_sentences,
+    sentence_evidence,
+    stream_words,
+)
+from assistant.chunking import count_tokens
+from assistant.config import Settings
+from assistant.embeddings import Embedder, get_embedder
+from assistant.followup import formulations
+from assistant.language import detect_language
+from assistant.retrieval import Retrieval, Retriever, Snapshot, VisioRetriever, hits_to_documents
+from assistant.safety import looks_like_injection
+from assistant.store import IndexUnavailable, open_store
+from assistant.text import clean_text
+from assistant.types import LANGUAGES, Answer, Citation, WordingMatch
+
+log = logging.getLogger(__name__)
+
+Message = Mapping[str, str]
+# Ranked documents reported with each answer (evaluation computes nDCG@10 on them).
+RETRIEVED_FOR_EVALUATION = 10
+
+
+class Assistant:
+    """Shared by all requests of a process; see ``ask`` and ``ask_stream``."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or get_embedder(settings)
+        self._retriever: Retriever | None = None
+
+    @classmethod
+    def from_config(cls, settings: Settings | None = None) -> Assistant:
+        return cls(settings or Settings.from_env())
+
+    # -- plumbing ---------------------------------------------------------------------
+    @property
+    def retriever(self) -> Retriever:
+        """The hybrid retriever (opened lazily so the app can start without an index)."""
+        if self._retriever is None:
+            self._retriever = Retriever(self.settings, open_store(self.settings), self.embedder)
+        return self._retriever
+
+    def snapshot(self) -> Snapshot:
+        return self.retriever.snapshot()
+
+    def langchain_retriever(self, language: str | None = None) -> VisioRetriever:
+        """A LangChain BaseRetriever over the same index, for use in other chains."""
+        return VisioRetriever(retriever=self.retriever, language=language)
+
+    def as_runnable(self) -> Runnable:
+        """The assistant as an LCEL runnable: {"question", "history"?, "ui_lang"?} → Answer."""
+        return RunnableLambda(lambda x: self.ask(x["question"], x.get("history", ()),
+                                                 x.get("ui_lang")))
+
+    # -- answering --------------------------------------------------------------------
+    def ask(self, question: str, history: Sequence[Message] = (),
+            ui_lang: str | None = None) -> Answer:
+        """Answer one question; the conversation so far resolves follow-ups."""
+        answer: Answer | None = None
+        for event in self.ask_stream(question, history, ui_lang):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: Any, history: Sequence[Message] = (),
+                   ui_lang: str | None = None) -> Iterator[str | Answer]:
+        """Yield pieces of the answer text as they are ready, then the final Answer."""
+        started = time.perf_counter()
+        fallback_lang = ui_lang if ui_lang in LANGUAGES else "sv"
+        try:
+            yield from self._answer(question, history, ui_lang, started)
+        except IndexUnavailable as exc:
+            log.warning("index unavailable: %s", exc)
+            yield self._notice(fallback_lang, "index_missing", started, notes=(str(exc),))
+        except Exception:  # the UI must never show a traceback
+            log.exception("answering failed")
+            yield self._notice(fallback_lang, "internal_error", started)
+
+    def _answer(self, question: Any, history: Sequence[Message], ui_lang: str | None,
+                started: float) -> Iterator[str | Answer]:
+        question = clean_text(question if isinstance(question, str) else str(question or ""))
+        history = self._trim_history(history)
+        hint = _conversation_language(history) or (ui_lang if ui_lang in LANGUAGES else None)
+        if not question:
+            yield self._notice(hint or "sv", "empty_question", started)
+            return
+        tokens = count_tokens(question)
+        if tokens > self.settings.max_question_tokens:
+            guess = detect_language(question[:2000], hint=hint)
+            lang = guess.lang if guess.supported else (hint or "sv")
+            yield self._notice(lang, "question_too_long", started, tokens=tokens,
+                               limit=self.settings.max_question_tokens)
+            return
+        guess = detect_language(question, hint=hint)
+        if guess.lang is not None and not guess.supported:
+            yield Answer(answer=i18n.UNSUPPORTED_LANGUAGE, language=guess.lang, refused=True,
+                         timings={"total": time.perf_counter() - started},
+                         mode=self.settings.answer_mode, notes=("unsupported language",))
+            return
+        lang = guess.lang or hint or "sv"
+        if looks_like_injection(question):
+            yield self._refusal(lang, started, notes=("instructions in the question ignored",))
+            return
+
+        t_retrieval = time.perf_counter()
+        retrieval = self.retriever.search(formulations(question, history, lang), lang,
+                                          k=max(self.settings.top_k, RETRIEVED_FOR_EVALUATION))
+        snap = self.retriever.snapshot()
+        evidence = sentence_evidence(snap, retrieval)
+        confidence = confidence_of(evidence)
+        timings = {"retrieval": time.perf_counter() - t_retrieval}
+        retrieved = _doc_order(snap, retrieval)
+        if confidence < self.settings.refusal_threshold:
+            yield self._refusal(lang, started, confidence=confidence, retrieved=retrieved,
+                                timings=timings)
+            return
+        if self.settings.answer_mode == "llm":
+            yield from self._generate(question, lang, snap, retrieval, evidence, confidence,
+                                      retrieved, timings, started)
+            return
+        yield from self._extract(lang, snap, retrieval, evidence, confidence, retrieved,
+                                 timings, started)
+
+    def _extract(self, lang: str, snap: Snapshot, retrieval: Retrieval,
+                 evidence: Sequence[Evidence], confidence: float, retrieved: tuple[str, ...],
+                 timings: dict[str, float], started: float,
+                 notes: tuple[str, ...] = ()) -> Iterator[str | Answer]:
+        chosen = select_sentences(snap, evidence, self.settings.max_answer_sentences,
+                                  self.settings.max_answer_tokens)
+        text, citations = compose_extractive(snap, retrieval, chosen, lang)
+        if notes:
+            text = "\n\n".join([*notes, text])
+        yield from stream_words(text)
+        timings["total"] = time.perf_counter() - started
+        yield Answer(answer=text, language=lang, refused=False, citations=tuple(citations),
+                     timings=timings, mode="extractive", confidence=confidence,
+                     retrieved=retrieved, notes=notes)
+
+    def _generate(self, question: str, lang: str, snap: Snapshot, retrieval: Retrieval,
+                  evidence: Sequence[Evidence], confidence: float, retrieved: tuple[str, ...],
+                  timings: dict[str, float], started: float) -> Iterator[str | Answer]:
+        documents = hits_to_documents(snap, retrieval.hits[:self.settings.top_k])
+        pieces: list[str] = []
+        t_llm = time.perf_counter()
+        try:
+            for chunk in llm_client(self.settings).stream(llm_messages(question, documents, lang)):
+                piece = chunk.content if isinstance(chunk.content, str) else ""
+                if piece:
+                    pieces.append(piece)
+                    yield piece
+        except Exception as exc:  # unreachable, timeout, bad response: fall back to quotes
+            log.warning("LLM backend failed (%s); answering extractively", exc)
+            timings["llm"] = time.perf_counter() - t_llm
+            yield from self._extract(lang, snap, retrieval, evidence, confidence, retrieved,
+                                     timings, started,
+                                     notes=(i18n.text(lang, "llm_fallback"),))
+            return
+        timings["llm"] = time.perf_counter() - t_llm
+        text, cited = check_citations("".join(pieces), len(documents))
+        citations: list[Citation] = [
+            citation_for(snap, retrieval.hits[n - 1].row, n, retrieval.hits[n - 1].score)
+            for n in cited
+        ]
+        notes: tuple[str, ...] = ()
+        if not cited:
+            notes = (i18n.text(lang, "llm_no_citation"),)
+            text = f"{text}\n\n{notes[0]}"
+        timings["total"] = time.perf_counter() - started
+        yield Answer(answer=text, language=lang, refused=False, citations=tuple(citations),
+                     timings=timings, mode="llm", confidence=confidence, retrieved=retrieved,
+                     notes=notes)
+
+    def _refusal(self, lang: str, started: float, *, confidence: float = 0.0,
+                 retrieved: tuple[str, ...] = (), timings: dict[str, float] | None = None,
+                 notes: tuple[str, ...] = ()) -> Answer:
+        timings = dict(timings or {})
+        timings["total"] = time.perf_counter() - started
+        return Answer(answer=i18n.text(lang, "refusal"), language=lang, refused=True,
+                      timings=timings, mode=self.settings.answer_mode, confidence=confidence,
+                      retrieved=retrieved, notes=notes)
+
+    def _notice(self, lang: str, key: str, started: float, notes: tuple[str, ...] = (),
+                **values: object) -> Answer:
+        return Answer(answer=i18n.text(lang, key, **values), language=lang, refused=True,
+                      timings={"total": time.perf_counter() - started},
+                      mode=self.settings.answer_mode, notes=(key, *notes))
+
+    def _trim_history(self, history: Sequence[Message]) -> list[dict[str, str]]:
+        """Keep the last turns, within the history token budget; drop malformed messages."""
+        kept: list[dict[str, str]] = []
+        budget = self.settings.max_history_tokens
+        for message in reversed(list(history or ())[-self.settings.max_history_turns * 2:]):
+            if not isinstance(message, Mapping):
+                continue
+            role, content = message.get("role"), message.get("content")
+            if role not in ("user", "assistant") or not isinstance(content, str):
+                continue
+            content = clean_text(content)
+            cost = count_tokens(content)
+            if cost > budget:
+                break
+            budget -= cost
+            kept.append({"role": str(role), "content": content})
+        return list(reversed(kept))
+
+    # -- staff: exact wording ---------------------------------------------------------
+    def find_wording(self, phrase: str, lang: str | None = None,
+                     limit: int = 20) -> list[WordingMatch]:
+        from assistant.wording import find_wording
+
+        return find_wording(self.retriever, clean_text(phrase), lang=lang, limit=limit)
+
+
+def _conversation_language(history: Sequence[Message]) -> str | None:
+    """The language of the latest user turn, a hint for short follow-ups."""
+    for message in reversed(history):
+        if message.get("role") == "user":
+            guess = detect_language(message.get("content", ""))
+            if guess.supported:
+                return guess.lang
+    return None
+
+
+def _doc_order(snap: Snapshot, retrieval: Retrieval) -> tuple[str, ...]:
+    """Retrieved document ids in rank order, each once."""
+    return tuple(dict.fromkeys(str(snap.metas[h.row]["doc_id"]) for h in retrieval.hits))
