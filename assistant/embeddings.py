@@ -36,6 +36,8 @@ PASSAGE_PROMPT_NAMES = ("passage", "document", "corpus")
 #: reads at most ``max_seq_length`` tokens anyway, and tokenizing megabytes of text
 #: only to throw it away costs seconds (a 100k-character word takes ~3 s).
 CHARS_PER_TOKEN_CAP = 16
+#: Batches whose longest text exceeds this many characters are not padded more than 2x.
+SPLIT_BATCH_CHARS = 200
 
 # C0/C1 control characters except tab, newline, carriage return and form feed
 # (whitespace that every tokenizer already treats as a separator).
@@ -120,9 +122,13 @@ class Embedder:
         Exact up to ``CHARS_PER_TOKEN_CAP`` characters per model token; longer texts
         are counted on that prefix, which is already far beyond ``max_tokens``.
         """
+        return len(self.token_ids(text))
+
+    def token_ids(self, text: str) -> list[int]:
+        """The model's token ids for ``text`` as it will be encoded (sanitised, no prompt)."""
         clean = self._prepare(text)
         with self._lock:
-            return len(self._model.tokenizer(clean, truncation=False)["input_ids"])
+            return list(self._model.tokenizer(clean, truncation=False, verbose=False)["input_ids"])
 
     # --- internals ----------------------------------------------------------
 
@@ -134,24 +140,42 @@ class Embedder:
         if not prompt:
             return 0
         tokenizer = self._model.tokenizer
-        with_prompt = len(tokenizer(prompt + "a", truncation=False)["input_ids"])
-        return max(0, with_prompt - len(tokenizer("a", truncation=False)["input_ids"]))
+        with_prompt = len(tokenizer(prompt + "a")["input_ids"])
+        return max(0, with_prompt - len(tokenizer("a")["input_ids"]))
 
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("expected a list of texts, got one str (use embed_query for one text)")
         clean = [self._prepare(t) for t in texts]
         out = np.empty((len(clean), self.dimension), dtype=np.float32)
-        # Longest first, so each batch holds texts of similar length (little padding).
-        order = sorted(range(len(clean)), key=lambda i: len(clean[i]), reverse=True)
-        for start in range(0, len(order), self._batch_size):
-            batch = order[start:start + self._batch_size]
+        for batch in self._batches(clean):
             with self._lock:
                 vectors = self._model.encode(
                     [clean[i] for i in batch], prompt=prompt, batch_size=len(batch),
                     convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
             out[batch] = np.asarray(vectors, dtype=np.float32)
         return out
+
+
+    def _batches(self, texts: list[str]) -> Iterator[list[int]]:
+        """Indices in batches of similar length: a batch is padded to its longest text.
+
+        Longest first; a batch of long texts also ends where texts drop below half the
+        length of its first one, so one 512-token passage never makes 31 short ones cost
+        512 tokens each. (Short texts cost little either way; splitting them would only
+        add forward passes.)
+        """
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        batch: list[int] = []
+        for i in order:
+            longest = len(texts[batch[0]]) if batch else 0
+            if batch and (len(batch) == self._batch_size
+                          or (longest > SPLIT_BATCH_CHARS and 2 * len(texts[i]) < longest)):
+                yield batch
+                batch = []
+            batch.append(i)
+        if batch:
+            yield batch
 
 
 class E5Embeddings(Embeddings):

@@ -444,7 +444,8 @@ def test_langchain_wrapper_uses_query_and_passage_prompts(embedder, engine):
 
 
 def test_batches_and_order_do_not_change_vectors(embedder):
-    texts = SWEDISH[:10] + FINNISH[:10]
+    # Two longer texts, so batches are also split by length (see Embedder._batches).
+    texts = [*SWEDISH[:10], " ".join(SWEDISH[:8]), *FINNISH[:10], " ".join(FINNISH[:6])]
     together = embedder.embed_passages(texts)
     alone = np.stack([embedder.embed_passages([t])[0] for t in texts[::-1]])[::-1]
     np.testing.assert_allclose(together, alone, atol=1e-4)
