@@ -148,6 +148,8 @@ def test_streaming_placeholder_in_the_interface_language():
     assert "Haen lähteistä" in render.streaming_html("", "fi")
     assert "Söker i källorna" in render.streaming_html("  ", "sv")
     assert "Så här" in render.streaming_html("Så här ", "sv")
+    assert "visio-final" not in render.streaming_html("Så här ", "sv")
+    assert "visio-final" in render.answer_html("Så här står det.")
 
 
 # --- wording ----------------------------------------------------------------------------

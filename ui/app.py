@@ -145,8 +145,25 @@ BROWSER_LANGUAGES_JS = """
 () => [(navigator.languages && navigator.languages.length)
        ? navigator.languages.join(',') : (navigator.language || '')]
 """
-#: Keeps <html lang> in step with the switch (screen readers, hyphenation, spell check).
-HTML_LANG_JS = "(lang) => { document.documentElement.lang = lang; return [lang]; }"
+#: Keeps <html lang> (screen readers, hyphenation) and Gradio's own texts (tooltips, footer,
+#: queue messages) in step with the switch. Gradio exposes no API for its locale, so this
+#: calls ``changeLocale`` of its already loaded core module; if that ever moves, only
+#: Gradio's few built-in texts stay in the browser's language.
+HTML_LANG_JS = r"""
+(lang) => {
+  document.documentElement.lang = lang;
+  try {
+    const core = performance.getEntriesByType('resource').map((entry) => entry.name)
+      .find((name) => /\/assets\/core-[^/]*\.js(\?|$)/.test(name));
+    if (core) {
+      import(core).then((module) => {
+        if (typeof module.changeLocale === 'function') { module.changeLocale(lang); }
+      }).catch(() => {});
+    }
+  } catch (error) { /* Gradio's built-in texts keep the browser language */ }
+  return [lang];
+}
+"""
 
 
 # --- conversation state -----------------------------------------------------------------
@@ -330,7 +347,8 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
                       comment, comment_send, wording_intro, phrase, wording_lang, search,
                       eval_intro, eval_items, eval_run, chat_status]
         app.load(pick_language, browser_languages, ui_lang, js=BROWSER_LANGUAGES_JS,
-                 api_visibility="private", queue=False)
+                 api_visibility="private", queue=False).then(
+            None, ui_lang, None, js=HTML_LANG_JS, api_visibility="private", queue=False)
         ui_lang.change(relabel, ui_lang, relabelled, js=HTML_LANG_JS, api_visibility="private",
                        queue=False)
 

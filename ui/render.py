@@ -159,15 +159,20 @@ def quote_html(text: str, spans: Sequence[Span], max_chars: int = QUOTE_CHARS) -
 
 # --- chat -------------------------------------------------------------------------------
 
-def answer_html(text: str) -> str:
-    """The answer text as paragraphs, with citation markers like [1] set as references."""
+def answer_html(text: str, final: bool = True) -> str:
+    """The answer text as paragraphs, with citation markers like [1] set as references.
+
+    A finished answer is marked ``visio-final`` (streamed pieces are not), which lets
+    the page and its tests tell a complete answer from one still arriving.
+    """
     paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
     rendered = []
     for paragraph in paragraphs:
         body = esc(paragraph.strip()).replace("\n", "<br>")
         body = _MARKER.sub(r'<sup class="visio-ref">[\1]</sup>', body)
         rendered.append(f"<p>{body}</p>")
-    return f'<div class="visio-answer">{"".join(rendered)}</div>'
+    css = "visio-answer visio-final" if final else "visio-answer"
+    return f'<div class="{css}">{"".join(rendered)}</div>'
 
 
 def streaming_html(partial: str, lang: str) -> str:
@@ -175,7 +180,7 @@ def streaming_html(partial: str, lang: str) -> str:
     if not partial.strip():
         pending = esc(label(lang, "thinking"))
         return f'<div class="visio-answer visio-pending"><p>{pending}</p></div>'
-    return answer_html(partial)
+    return answer_html(partial, final=False)
 
 
 def passage_status(ui_lang: str, lang: str, translation: bool, official: bool = True) -> str:
