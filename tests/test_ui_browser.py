@@ -255,3 +255,24 @@ def test_broken_feedback_store_is_reported_and_the_chat_goes_on(browser, assista
         assert not errors, errors
         context.close()
 
+
+
+def test_evaluator_tab_runs_the_eval_set_and_shows_scores_and_charts(browser, app_url, shots):
+    from playwright.sync_api import expect
+
+    context, page, errors = open_page(browser, app_url, "sv-SE")
+    page.get_by_role("tab", name="Utvärdering").click()
+    count = page.locator("#visio-eval-items input[type=number]")
+    count.fill("6")
+    count.press("Enter")
+    page.locator("#visio-eval-run").click()
+    expect(page.locator("#visio-eval-status")).to_contain_text("6 frågor besvarade",
+                                                                 timeout=ANSWER_TIMEOUT * 3)
+    table = page.locator("#visio-eval-out table.visio-scores")
+    expect(table).to_contain_text("Träff bland tre första källorna (recall@3)")
+    expect(table.locator("th")).to_contain_text(["Mått", "Värde", "svenska", "finska"])
+    assert page.locator("#visio-eval-out figure img").count() >= 2
+    assert page.locator("#visio-eval-out figure img").first.evaluate("img => img.naturalWidth") > 0
+    page.screenshot(path=shots / "10-evaluation-sv.png", full_page=True)
+    assert not errors, errors
+    context.close()

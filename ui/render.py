@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from assistant.types import Answer, Citation, WordingMatch
+from assistant.types import LANGUAGES, Answer, Citation, WordingMatch
 from ui.labels import label, language_name
 
 #: Characters kept around the highlighted sentences of a source quote.
@@ -307,7 +307,8 @@ def eval_html(summary: Mapping[str, Any], charts: Sequence[tuple[str, str]], ui_
     """Scores (overall and per language) against their minimums, then the report's charts."""
     overall = summary.get("overall", {})
     by_language = summary.get("by_language", {})
-    langs = list(by_language)
+    langs = sorted(by_language, key=lambda lang: (lang not in LANGUAGES, LANGUAGES.index(lang)
+                                                  if lang in LANGUAGES else 0, lang))
 
     def shown(key: str, value: Any) -> str:
         return "–" if value is None else str(format_value(key, value))
