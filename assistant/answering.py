@@ -26,7 +26,7 @@ from assistant.chunking import count_tokens
 from assistant.config import Settings
 from assistant.lexical import overlap
 from assistant.retrieval import Retrieval, Snapshot
-from assistant.types import Citation
+from assistant.types import LANGUAGES, Citation
 
 # How far below the best sentence another one may score and still be quoted.
 SENTENCE_MARGIN = 0.03
@@ -35,6 +35,9 @@ LEXICAL_WEIGHT = 0.1
 # Passages whose sentences are considered for an extractive answer.
 EVIDENCE_PASSAGES = 3
 MAX_SOURCES = 2
+# A paragraph this short is quoted whole when one of its sentences is chosen: two
+# sentences of a short paragraph usually only make sense together.
+SHORT_PARAGRAPH_TOKENS = 70
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,18 @@ class Evidence:
 
     row: int  # sentence row in the snapshot
     passage: int  # index of its passage among the retrieved hits
-    score: float
+    score: float  # similarity plus lexical overlap: ranks sentences for the answer
+    similarity: float  # e5 cosine with the question: decides whether to answer at all
 
 
 def sentence_evidence(snap: Snapshot, retrieval: Retrieval,
                       passages: int = EVIDENCE_PASSAGES) -> list[Evidence]:
-    """Score every sentence of the top passages against the question, best first."""
+    """Score every sentence of the top passages against the question, best first.
+
+    A sentence's similarity is the better of its own and that of its aligned twin
+    in the other language (a Swedish question using Finnish names matches the
+    Finnish wording best).
+    """
     evidence: list[Evidence] = []
     seen: set[int] = set()
     for index, hit in enumerate(retrieval.hits[:passages]):
@@ -56,17 +65,52 @@ def sentence_evidence(snap: Snapshot, retrieval: Retrieval,
         if not rows:
             continue
         seen.update(rows)
-        sims = snap.vectors[rows] @ retrieval.query_vectors.T  # (sentences, queries)
-        for row, sim in zip(rows, sims.max(axis=1), strict=True):
-            lexical = overlap(retrieval.query_terms[0], snap.terms[row])
-            evidence.append(Evidence(row, index, float(sim) + LEXICAL_WEIGHT * lexical))
+        own = (snap.vectors[rows] @ retrieval.query_vectors.T).max(axis=1)
+        for row, sim in zip(rows, own, strict=True):
+            similarity = max(float(sim), _twin_similarity(snap, row, retrieval))
+            lexical = overlap(retrieval.query_terms[0], snap.terms[row], snap.bm25.idf)
+            score = similarity + LEXICAL_WEIGHT * lexical
+            evidence.append(Evidence(row, index, score, similarity))
     evidence.sort(key=lambda e: (-e.score, e.passage, e.row))
     return evidence
 
 
-def confidence_of(evidence: Sequence[Evidence]) -> float:
-    """How well the best sentence answers the question (the refusal threshold applies)."""
-    return float(np.clip(evidence[0].score, 0.0, 1.0)) if evidence else 0.0
+def _twin_similarity(snap: Snapshot, row: int, retrieval: Retrieval) -> float:
+    twin = twin_sentence(snap, row)
+    if twin is None:
+        return -1.0
+    return float((snap.vectors[twin] @ retrieval.query_vectors.T).max())
+
+
+def twin_sentence(snap: Snapshot, row: int) -> int | None:
+    """The aligned sentence of the same document in the other language."""
+    meta = snap.metas[row]
+    for lang in LANGUAGES:
+        if lang != meta["lang"]:
+            key = (meta["doc_id"], lang, int(meta["section_index"]), int(meta["index_in_section"]))
+            if key in snap.sentence_at:
+                return snap.sentence_at[key]
+    return None
+
+
+def confidence_of(snap: Snapshot, retrieval: Retrieval, evidence: Sequence[Evidence],
+                  passages: int = EVIDENCE_PASSAGES) -> float:
+    """How close the closest sentence is to the question (the refusal threshold applies).
+
+    Only the e5 similarity counts: shared words are weak evidence that a text
+    answers a question, since out-of-scope questions reuse the corpus's words
+    ("kommun", "bredband") as often as real ones do. A passage found in the other
+    language counts with its original sentences too: a Swedish question using
+    Finnish names ("kehyskunnat") matches the Finnish text best.
+    """
+    best = max((e.similarity for e in evidence), default=0.0)
+    for hit in retrieval.hits[:passages]:
+        for origin in hit.origins:
+            rows = snap.sentences_in_chunk.get(origin, [])
+            if rows:
+                sims = snap.vectors[rows] @ retrieval.query_vectors.T
+                best = max(best, float(sims.max()))
+    return float(np.clip(best, 0.0, 1.0))
 
 
 def select_sentences(snap: Snapshot, evidence: Sequence[Evidence], max_sentences: int,
@@ -91,7 +135,29 @@ def select_sentences(snap: Snapshot, evidence: Sequence[Evidence], max_sentences
             passages.append(item.passage)
         chosen.append(item)
         used += cost
-    return chosen
+    return _with_short_paragraphs(snap, evidence, chosen)
+
+
+def _with_short_paragraphs(snap: Snapshot, evidence: Sequence[Evidence],
+                           chosen: list[Evidence]) -> list[Evidence]:
+    paragraphs: dict[tuple[int, str, int], list[Evidence]] = {}
+    for item in evidence:
+        meta = snap.metas[item.row]
+        if meta.get("form", "sentence") == "sentence":
+            key = (item.passage, str(meta["doc_key"]), int(meta.get("block", -1)))
+            paragraphs.setdefault(key, []).append(item)
+    result = list(chosen)
+    rows = {item.row for item in chosen}
+    for item in chosen:
+        meta = snap.metas[item.row]
+        key = (item.passage, str(meta["doc_key"]), int(meta.get("block", -1)))
+        siblings = paragraphs.get(key, [])
+        if sum(count_tokens(snap.texts[s.row]) for s in siblings) <= SHORT_PARAGRAPH_TOKENS:
+            for sibling in siblings:
+                if sibling.row not in rows:
+                    rows.add(sibling.row)
+                    result.append(sibling)
+    return result
 
 
 def compose_extractive(snap: Snapshot, retrieval: Retrieval, chosen: Sequence[Evidence],

@@ -135,7 +135,7 @@ class Assistant:
                                           k=max(self.settings.top_k, RETRIEVED_FOR_EVALUATION))
         snap = self.retriever.snapshot()
         evidence = sentence_evidence(snap, retrieval)
-        confidence = confidence_of(evidence)
+        confidence = confidence_of(snap, retrieval, evidence)
         timings = {"retrieval": time.perf_counter() - t_retrieval}
         retrieved = _doc_order(snap, retrieval)
         if confidence < self.settings.refusal_threshold:

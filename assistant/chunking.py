@@ -48,6 +48,7 @@ class Unit:
     section_index: int
     index_in_section: int
     form: str = "sentence"  # sentence | item | lines
+    block: int = 0  # ordinal of the paragraph or list item in the document
 
 
 @lru_cache(maxsize=1)
@@ -76,7 +77,7 @@ def document_units(doc: Document) -> list[Unit]:
             continue
         form = {"item": "item", "lines": "lines"}.get(kind, "sentence")
         for s, e in _block_units(doc.text, start, end, kind):
-            units.append(Unit(s, e, section, section_index, in_section, form))
+            units.append(Unit(s, e, section, section_index, in_section, form, i))
             in_section += 1
     return units
 
@@ -253,7 +254,8 @@ def _budgeted_units(text: str, units: list[Unit], budget: int) -> list[tuple[Uni
             result.append((unit, cost))
             continue
         for s, e in _cut_to_budget(text, unit.start, unit.end, budget):
-            part = Unit(s, e, unit.section, unit.section_index, unit.index_in_section)
+            part = Unit(s, e, unit.section, unit.section_index, unit.index_in_section,
+                        unit.form, unit.block)
             result.append((part, count_tokens(text[s:e])))
     return result
 

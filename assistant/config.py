@@ -62,7 +62,7 @@ class Settings:
 
     # --- answering ---------------------------------------------------------
     answer_mode: str = "extractive"  # extractive | llm
-    refusal_threshold: float = 0.82
+    refusal_threshold: float = 0.811  # calibrated: `visio eval --calibrate` (README)
     max_answer_sentences: int = 6
     max_answer_tokens: int = 180  # quoted text per answer (cl100k tokens)
     max_question_tokens: int = 256

@@ -23,9 +23,9 @@ _CONNECTIVES = re.compile(
     r"koskeeko|päteekö|and|what about|how about)\b",
     re.IGNORECASE,
 )
-# "det" and "där" are left out: in Swedish they are mostly expletive ("när det gäller").
+# "det" is left out: in Swedish it is mostly expletive ("när det gäller").
 _ANAPHORA = frozenset("""
-    den dem denna dessa dess deras hen han hon honom henne samma
+    den dem denna dessa där dess deras hen han hon honom henne samma
     se sen sitä siinä siitä siihen tämä tämän tässä tästä tähän ne niissä niistä
     niiden hän hänen häntä heidän he sama saman it its they them that those
 """.split())

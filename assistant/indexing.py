@@ -33,7 +33,7 @@ from assistant.types import Document
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CHUNKER_VERSION = "structure-sentences-tiktoken-2"
 COPY_BATCH = 1000
 
@@ -142,7 +142,7 @@ def document_records(doc: Document, settings: Settings) -> list[Record]:
             metadata={**base, "unit": "sentence", "section": unit.section,
                       "section_index": unit.section_index,
                       "index_in_section": unit.index_in_section, "ordinal": ordinal,
-                      "form": unit.form,
+                      "form": unit.form, "block": unit.block,
                       "char_start": unit.start, "char_end": unit.end, "chunk_id": owner},
         ))
     return records

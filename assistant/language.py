@@ -11,6 +11,11 @@ assistant:
   write Finland-Swedish, so when Swedish is a plausible contender among the
   Scandinavian languages their confidence is counted as Swedish. A long Danish
   text, where Swedish scores near zero, stays Danish.
+* **Function words.** A question such as "Vad säger Kuntaliitto om kehyskunnat?"
+  is Swedish however Finnish its names are, and "Mikä on Agenda 2030?" is Finnish
+  although lingua hesitates. Swedish and Finnish share no function words, so when
+  only one of them has any in the text, that one wins over lingua's sv/fi guess
+  (never over a clear third language such as English).
 * **Ambiguity.** Very short or name-only texts ("Agenda 2030?", "ok", "Vision")
   give near-even scores. Then the caller's ``hint`` (e.g. the language of the
   conversation so far) is returned, or ``lang=None`` when there is no hint.
@@ -44,6 +49,29 @@ MIN_LEAD = 2.0
 #: Only the beginning of a long text is read: it decides the language as well as
 #: the whole, and a 5 MB document must not cost seconds.
 MAX_DETECT_CHARS = 4000
+
+#: Short, frequent words of each language that the other never uses.
+FUNCTION_WORDS = {
+    "sv": frozenset("""
+        och att det som är av för med till den har inte om ett men var jag sig från vi
+        så kan man när vad vem vilka vilken vilket varför hur finns ska skulle också
+        eller där här dessa detta denna på i en de du ni vår våra deras säger står
+    """.split()),
+    "fi": frozenset("""
+        ja on ei se että oli ovat olla ole kuin mutta tai jos niin kun myös vain sekä
+        mikä mitä miten miksi kuka ketkä missä mistä mihin milloin minkä millainen
+        onko eikö entä entäs kuinka paljonko montako tämä tuo nämä ne sen sitä siitä
+        hän he me te minä sinä minun sinun meidän teidän voi voiko kertoa kerro
+    """.split()),
+    "en": frozenset("""
+        the is are was were what who how why when where which does do did of and to
+        in for with about this that these those can could should would there their
+    """.split()),
+}
+_WORD = re.compile(r"[^\W\d_]+")
+#: lingua guesses a function-word vote may overrule: ours, or undecided. (A confident
+#: Danish or Estonian text shares too many short words with ours to be overruled.)
+_OVERRULABLE = (None, "sv", "fi")
 
 _URL_OR_EMAIL = re.compile(r"\b(?:https?://|www\.)\S+|\S+@\S+\.\w+")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -91,6 +119,25 @@ def detect_language(text: str, *, hint: str | None = None) -> LanguageGuess:
         for value in detector().compute_language_confidence_values(sample)
     }
     scores = _fold_scandinavian(scores)
+    guess = _lingua_guess(scores, hint)
+    vote = function_word_vote(sample)
+    if vote is not None and vote != guess.lang and guess.lang in _OVERRULABLE:
+        return LanguageGuess.of(vote, max(scores.get(vote, 0.0), MIN_CONFIDENCE))
+    return guess
+
+
+def function_word_vote(text: str) -> str | None:
+    """sv, fi or en when only that language's function words occur in the text."""
+    found = {lang: 0 for lang in FUNCTION_WORDS}
+    for word in _WORD.findall(text.casefold()):
+        for lang, vocabulary in FUNCTION_WORDS.items():
+            if word in vocabulary:
+                found[lang] += 1
+    voting = [lang for lang, count in found.items() if count]
+    return voting[0] if len(voting) == 1 else None
+
+
+def _lingua_guess(scores: dict[str, float], hint: str | None) -> LanguageGuess:
     best = max(scores, key=scores.__getitem__)
     contenders = [code for code, score in scores.items() if score * MIN_LEAD >= scores[best]]
     if contenders == [best] and scores[best] >= MIN_CONFIDENCE:

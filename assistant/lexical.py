@@ -2,14 +2,15 @@
 
 Why stemming: Finnish and Swedish inflect heavily ("kunnat", "kuntien",
 "kunnissa"; "kommun", "kommunerna"), so exact word matching misses most
-hits. Snowball stemmers for both languages reduce forms to a shared stem;
-long compound words also contribute their leading part ("kranskommunerna"
-→ "kranskommun" and "krans…") so that a question about "kranskommuner"
-meets "kranskommunerna" and a Finnish compound meets its first element.
+hits. Snowball stemmers for both languages reduce forms to a shared stem.
+Both languages also build compounds, so a query stem of some length also
+matches the longer terms it begins ("kontakt" meets "kontaktperson",
+"laajakaist" meets "laajakaistayhteys").
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import threading
@@ -22,8 +23,8 @@ import numpy as np
 import snowballstemmer
 
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
-_PREFIX_MIN_WORD = 9  # words at least this long also index their first part
-_PREFIX_LEN = 6
+#: A query stem at least this long also matches the terms it is the beginning of.
+MIN_PREFIX_STEM = 5
 
 STOPWORDS: dict[str, frozenset[str]] = {
     "sv": frozenset("""
@@ -72,9 +73,28 @@ def terms(text: str, languages: Iterable[str]) -> list[str]:
             for lang in langs:
                 stems.add(_stemmer(lang).stemWord(word))
         out.extend(sorted(stems))
-        if len(word) >= _PREFIX_MIN_WORD and not word.isdigit():
-            out.append(word[:_PREFIX_LEN] + "…")
     return out
+
+
+class Vocabulary:
+    """Sorted distinct terms, to find the compounds a query stem begins."""
+
+    def __init__(self, terms_: Iterable[str]) -> None:
+        self.sorted = sorted(set(terms_))
+
+    def expand(self, query_terms: Iterable[str]) -> dict[str, str]:
+        """Each matching vocabulary term → the query term it stands for."""
+        matched: dict[str, str] = {}
+        for term in dict.fromkeys(query_terms):
+            matched.setdefault(term, term)
+            if len(term) < MIN_PREFIX_STEM or term.isdigit():
+                continue
+            start = bisect.bisect_left(self.sorted, term)
+            for candidate in self.sorted[start:]:
+                if not candidate.startswith(term):
+                    break
+                matched.setdefault(candidate, term)
+        return matched
 
 
 class BM25:
@@ -93,22 +113,44 @@ class BM25:
             term: math.log(1.0 + (self.n - len(p) + 0.5) / (len(p) + 0.5))
             for term, p in self.postings.items()
         }
+        self.vocabulary = Vocabulary(self.postings)
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        """BM25 per document; a compound matched through a query stem counts for that stem
+        (once per document, with the larger of the matches)."""
         result = np.zeros(self.n, dtype=np.float32)
         if not self.n:
             return result
         norm = self.k1 * (1.0 - self.b + self.b * self.lengths / max(self.avg_length, 1e-9))
-        for term in set(query_terms):
+        per_stem: dict[str, np.ndarray] = {}
+        for term, stem in self.vocabulary.expand(query_terms).items():
             for index, count in self.postings.get(term, ()):
                 tf = float(count)
-                result[index] += self.idf[term] * tf * (self.k1 + 1.0) / (tf + norm[index])
+                value = self.idf[term] * tf * (self.k1 + 1.0) / (tf + norm[index])
+                column = per_stem.setdefault(stem, np.zeros(self.n, dtype=np.float32))
+                column[index] = max(column[index], value)
+        for column in per_stem.values():
+            result += column
         return result
 
 
-def overlap(query_terms: Sequence[str], text_terms: Sequence[str]) -> float:
-    """Share of the distinct query terms found in a text (0..1)."""
+def overlap(query_terms: Sequence[str], text_terms: Sequence[str],
+            idf: dict[str, float] | None = None) -> float:
+    """Share of the query's terms found in a text (0..1), each weighted by its IDF.
+
+    With weights, a word found everywhere (the programme's own name) counts for
+    little and a rare one for much; a term the corpus never uses gets the highest
+    weight, since it is exactly what a text would have to mention.
+    """
     wanted = set(query_terms)
     if not wanted:
         return 0.0
-    return len(wanted & set(text_terms)) / len(wanted)
+    present = set(text_terms)
+    hits = {q for q in wanted if q in present or (
+        len(q) >= MIN_PREFIX_STEM and not q.isdigit() and any(t.startswith(q) for t in present))}
+    if idf is None:
+        return len(hits) / len(wanted)
+    ceiling = max(idf.values(), default=1.0)
+    weights = {term: idf.get(term, ceiling) for term in wanted}
+    total = sum(weights.values())
+    return sum(weights[q] for q in hits) / total if total > 0 else 0.0

@@ -129,6 +129,8 @@ class Hit:
     lexical: float = 0.0
     sentence: float = 0.0
     via: list[str] = field(default_factory=list)
+    # Chunks in the other language that were found and replaced by this one.
+    origins: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,8 @@ def _prefer_language(snap: Snapshot, hits: list[Hit], lang: str | None,
             twin = _counterpart_chunk(snap, hit.row, lang, query_vector)
             if twin is not None:
                 hit = Hit(row=twin, score=hit.score, dense=hit.dense, lexical=hit.lexical,
-                          sentence=hit.sentence, via=[*hit.via, "translated"])
+                          sentence=hit.sentence, via=[*hit.via, "translated"],
+                          origins=[hit.row])
         moved.append(hit)
     return _dedupe(moved)
 
@@ -268,6 +271,7 @@ def _dedupe(hits: list[Hit]) -> list[Hit]:
             kept.dense = max(kept.dense, hit.dense)
             kept.sentence = max(kept.sentence, hit.sentence)
             kept.lexical = max(kept.lexical, hit.lexical)
+            kept.origins.extend(r for r in hit.origins if r not in kept.origins)
         else:
             seen[hit.row] = hit
     return sorted(seen.values(), key=lambda h: (-h.score, h.row))
