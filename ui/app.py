@@ -305,7 +305,7 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
                         visible=eval_count > 0) as eval_tab:
                 eval_intro = gr.Markdown(label("sv", "eval_intro"))
                 with gr.Row():
-                    eval_items = gr.Slider(1, max(eval_count, 1), value=min(40, eval_count),
+                    eval_items = gr.Slider(1, max(eval_count, 1), value=max(1, min(40, eval_count)),
                                            step=1, label=label("sv", "eval_count"), scale=3,
                                            elem_id="visio-eval-items")
                     eval_run = gr.Button(label("sv", "eval_run"), variant="primary", scale=1,
@@ -487,7 +487,8 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
                 return _run_evaluation(settings, int(count), ui)
             except Exception as exc:
                 log.exception("evaluation failed")
-                return label(ui, "eval_failed", reason=str(exc) or type(exc).__name__), ""
+                reason = render.esc(str(exc) or type(exc).__name__)  # shown as Markdown
+                return label(ui, "eval_failed", reason=reason), ""
 
         eval_run.click(evaluate, [eval_items, ui_lang], [eval_status, eval_out],
                        api_name="evaluate", concurrency_limit=1, concurrency_id="evaluate")
@@ -500,14 +501,14 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
 
         def wording(phrase: str, lang: str = "") -> list[dict[str, Any]]:
             """Every verbatim (or closest) passage for a phrase, with its counterpart."""
-            if len(phrase or "") > MAX_PHRASE_CHARS:
-                raise gr.Error(label("sv", "too_long_input", chars=len(phrase),
+            phrase = phrase if isinstance(phrase, str) else ""
+            if len(phrase) > MAX_PHRASE_CHARS:
+                raise gr.Error(label(lang, "too_long_input", chars=len(phrase),
                                      limit=MAX_PHRASE_CHARS))
             try:
-                matches = assistant.find_wording(phrase or "",
-                                                 lang=lang if lang in LANGUAGES else None)
+                matches = assistant.find_wording(phrase, lang=lang if lang in LANGUAGES else None)
             except IndexUnavailable as exc:
-                raise gr.Error(notice("sv", "index_missing")) from exc
+                raise gr.Error(notice(lang, "index_missing")) from exc
             return [m.to_dict() for m in matches]
 
         gr.api(ask, api_name="ask")

@@ -38,7 +38,6 @@ LABELS: dict[str, dict[str, str]] = {
         "question_placeholder": "Till exempel: Vad är visionen för små kommuner?",
         "send": "Skicka",
         "clear": "Rensa samtalet",
-        "examples_label": "Exempelfrågor",
         "sources": "Källor",
         "open_source": "Öppna källsidan",
         "lang_sv": "svenska",
@@ -88,7 +87,6 @@ LABELS: dict[str, dict[str, str]] = {
         ),
         "eval_count": "Antal frågor",
         "eval_run": "Kör utvärderingen",
-        "eval_running": "Utvärderingen körs …",
         "eval_done": "{n} frågor besvarade på {seconds:.0f} s.",
         "eval_failed": "Utvärderingen kunde inte köras: {reason}",
         "eval_metric": "Mått",
@@ -98,10 +96,7 @@ LABELS: dict[str, dict[str, str]] = {
         "eval_ok": "uppfyllt",
         "eval_fail": "underskrider kravet",
         "eval_not_measured": "kan inte mätas med dessa frågor",
-        "eval_by_language": "Per språk",
-        "eval_items": "frågor",
         "too_long_input": "Texten är för lång ({chars} tecken, högst {limit}). Korta ner den.",
-        "busy": "Tjänsten är hårt belastad just nu. Försök igen om en stund.",
     },
     "fi": {
         "app_title": "Visioavustaja",
@@ -118,7 +113,6 @@ LABELS: dict[str, dict[str, str]] = {
         "question_placeholder": "Esimerkiksi: Mikä on pienten kuntien visio?",
         "send": "Lähetä",
         "clear": "Tyhjennä keskustelu",
-        "examples_label": "Esimerkkikysymyksiä",
         "sources": "Lähteet",
         "open_source": "Avaa lähdesivu",
         "lang_sv": "ruotsi",
@@ -168,7 +162,6 @@ LABELS: dict[str, dict[str, str]] = {
         ),
         "eval_count": "Kysymysten määrä",
         "eval_run": "Suorita arviointi",
-        "eval_running": "Arviointi on käynnissä …",
         "eval_done": "{n} kysymykseen vastattu {seconds:.0f} sekunnissa.",
         "eval_failed": "Arviointia ei voitu suorittaa: {reason}",
         "eval_metric": "Mittari",
@@ -178,12 +171,9 @@ LABELS: dict[str, dict[str, str]] = {
         "eval_ok": "täyttyy",
         "eval_fail": "alittaa vaatimuksen",
         "eval_not_measured": "ei mitattavissa näillä kysymyksillä",
-        "eval_by_language": "Kielittäin",
-        "eval_items": "kysymystä",
         "too_long_input": (
             "Teksti on liian pitkä ({chars} merkkiä, enintään {limit}). Lyhennä sitä."
         ),
-        "busy": "Palvelu on juuri nyt kovin kuormitettu. Yritä hetken kuluttua uudelleen.",
     },
 }
 
