@@ -179,7 +179,7 @@ def build_index(settings: Settings, *, force: bool = False, progress: bool = Tru
     """
     started = time.perf_counter()
     embedder = embedder or get_embedder(settings)
-    corpus: CorpusLoad = load_corpus(settings.corpus_dir)
+    corpus: CorpusLoad = load_corpus(settings.corpus_dir, max_bytes=settings.max_document_bytes)
     report = BuildReport(problems=list(corpus.problems))
     store = open_store(settings)
     with store.build_lock():
@@ -323,7 +323,7 @@ def index_status(settings: Settings) -> IndexStatus:
             counts[str(meta["unit"])] = counts.get(str(meta["unit"]), 0) + 1
             docs.setdefault(str(meta["lang"]), set()).add(str(meta["doc_id"]))
             hashes[str(meta["doc_key"])] = str(meta["doc_hash"])
-    corpus = load_corpus(settings.corpus_dir)
+    corpus = load_corpus(settings.corpus_dir, max_bytes=settings.max_document_bytes)
     wanted = {doc_key(d.id, d.lang): document_hash(d) for d in corpus.documents}
     stale = sorted(k for k in set(wanted) | set(hashes) if wanted.get(k) != hashes.get(k))
     return IndexStatus(
@@ -351,7 +351,8 @@ def verify_index(settings: Settings, embedder: Embedder | None = None) -> list[s
         problems.append(f"{len(status.stale)} documents differ from the corpus "
                         f"({', '.join(status.stale[:5])}…); run `visio index build`")
     live = open_store(settings).live()
-    corpus = {doc_key(d.id, d.lang): d for d in load_corpus(settings.corpus_dir).documents}
+    corpus = {doc_key(d.id, d.lang): d for d in
+              load_corpus(settings.corpus_dir, max_bytes=settings.max_document_bytes).documents}
     for page in _batches(live, include=["embeddings", "documents", "metadatas"]):
         for rid, vector, text, meta in zip(page["ids"], page["embeddings"], page["documents"],
                                            page["metadatas"], strict=True):
