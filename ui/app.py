@@ -583,20 +583,31 @@ def launch_app(app: gr.Blocks, settings: Settings, **options: Any) -> tuple[Any,
 
 
 def serve(settings: Settings) -> None:
-    """Load the model once, bring the index up to date, start the UI (blocks until stopped)."""
-    from assistant.embeddings import get_embedder
+    """Load the model once, bring the index up to date, start the UI (blocks until stopped).
+
+    An index that cannot be built does not stop the server (the chat says the index is
+    missing); a malformed login setting or a model that cannot be loaded does.
+    """
+    from assistant.embeddings import EmbeddingError, get_embedder
     from assistant.indexing import build_index
 
-    parse_auth(settings.auth)  # a malformed VISIO_AUTH stops here, before any heavy work
+    try:
+        parse_auth(settings.auth)
+    except ConfigError as exc:
+        raise SystemExit(f"visio serve: {exc}") from exc
     print(f"Loading the embedding model ({settings.embedding_model}) …", flush=True)
-    embedder = get_embedder(settings)
+    try:
+        embedder = get_embedder(settings)
+    except EmbeddingError as exc:
+        raise SystemExit(f"visio serve: the embedding model could not be loaded: {exc}") from exc
     try:
         report = build_index(settings, embedder=embedder)
         for problem in report.problems:
             print(f"skipped {problem.path}: {problem.reason}", file=sys.stderr)
         print(report.summary(), flush=True)
     except Exception as exc:  # the UI still starts and tells users the index is missing
-        log.exception("index build failed")
+        if not isinstance(exc, IndexUnavailable):  # an expected state needs no traceback
+            log.exception("index build failed")
         print(f"The index could not be built: {exc}\nThe chat will say the index is missing "
               "until `visio index build` succeeds.", file=sys.stderr, flush=True)
     assistant = Assistant(settings, embedder)
