@@ -266,7 +266,8 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
                     value=[], label=label("sv", "chat_label"), elem_id="visio-chat",
                     height=540, render_markdown=False, sanitize_html=True, allow_tags=False,
                     latex_delimiters=[], feedback_options=("Like", "Dislike"),
-                    buttons=["copy"], group_consecutive_messages=False, layout="bubble",
+                    # No per-message copy button: it would copy the HTML source, not the text.
+                    buttons=[], group_consecutive_messages=False, layout="bubble",
                     placeholder=label("sv", "chat_placeholder"), examples=_examples("sv"))
                 with gr.Row():
                     question = gr.Textbox(label=label("sv", "question_label"),
