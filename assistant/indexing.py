@@ -195,6 +195,7 @@ def build_index(settings: Settings, *, force: bool = False, progress: bool = Tru
                 report.unchanged.append(key)
         report.removed = sorted(set(stored) - set(wanted))
         if live is not None and not (report.added or report.changed or report.removed):
+            store.prune()  # what a killed build left behind
             report.seconds = time.perf_counter() - started
             return report
 

@@ -8,6 +8,11 @@ build that fails or is killed half-way never touches the index being served.
 - Server (``VISIO_CHROMA_URL``): generations are collections
   ``<collection>--<generation>`` on the Chroma server; a small pointer
   collection ``<collection>--current`` names the published one in its metadata.
+
+A generation is marked as published (a ``PUBLISHED`` file in its folder, or
+``PUBLISHED: true`` in its collection's metadata) before the pointer names it,
+so pruning can tell a generation that was served, and may still be read, from
+what a killed build left behind.
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ from chromadb.api.models.Collection import Collection
 from assistant.config import Settings
 
 POINTER_FILE = "CURRENT"
+PUBLISHED_MARK = "PUBLISHED"  # file in a local generation folder / key in a collection's metadata
 GENERATION_PREFIX = "gen-"
-KEEP_PREVIOUS = 1  # generations kept besides the live one, for readers still using them
+KEEP_PREVIOUS = 1  # published generations kept besides the live one, for readers still on them
 
 
 class IndexUnavailable(RuntimeError):
@@ -89,9 +95,30 @@ class IndexStore:
     def discard(self, generation: Generation) -> None:
         raise NotImplementedError
 
-    def prune(self) -> None:
-        """Delete unpublished and old generations (keeps the live one and KEEP_PREVIOUS)."""
+    def generations(self) -> list[str]:
+        """Every generation there is, published or not, oldest first."""
         raise NotImplementedError
+
+    def was_published(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def delete(self, name: str) -> None:
+        raise NotImplementedError
+
+    def prune(self) -> None:
+        """Delete what killed builds left and old generations.
+
+        Keeps the live generation and the KEEP_PREVIOUS newest published ones
+        before it (a reader that loaded one just before a swap may still use it).
+        Only called while holding the build lock.
+        """
+        live = self.live_name()
+        names = self.generations()
+        previous = [g for g in names if live is not None and g < live and self.was_published(g)]
+        keep = set(previous[-KEEP_PREVIOUS:]) | {live}
+        for name in names:
+            if name not in keep:
+                self.delete(name)
 
     def clear(self) -> None:
         raise NotImplementedError
@@ -175,6 +202,8 @@ class LocalStore(IndexStore):
     def publish(self, generation: Generation) -> None:
         folder = self.root / generation.name
         self._forget(folder)  # closing the builder's client flushes what Chroma buffers
+        with open(folder / PUBLISHED_MARK, "w", encoding="utf-8") as handle:
+            handle.write(time.strftime("%Y-%m-%dT%H:%M:%S%z") + "\n")
         _fsync_tree(folder)
         tmp = self.root / f".{POINTER_FILE}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
@@ -195,21 +224,18 @@ class LocalStore(IndexStore):
         return sorted(p.name for p in self.root.iterdir()
                       if p.is_dir() and p.name.startswith(GENERATION_PREFIX))
 
-    def prune(self) -> None:
-        live = self.live_name()
-        older = [g for g in self.generations() if live is None or g < live]
-        keep = set(older[-KEEP_PREVIOUS:]) | {live}
-        for name in self.generations():
-            if name not in keep:
-                self._forget(self.root / name)
-                shutil.rmtree(self.root / name, ignore_errors=True)
+    def was_published(self, name: str) -> bool:
+        return (self.root / name / PUBLISHED_MARK).is_file()
+
+    def delete(self, name: str) -> None:
+        self._forget(self.root / name)
+        shutil.rmtree(self.root / name, ignore_errors=True)
 
     def clear(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             (self.root / POINTER_FILE).unlink()
         for name in self.generations():
-            self._forget(self.root / name)
-            shutil.rmtree(self.root / name, ignore_errors=True)
+            self.delete(name)
 
     @contextlib.contextmanager
     def build_lock(self) -> Iterator[None]:
@@ -288,6 +314,8 @@ class ServerStore(IndexStore):
                           self.client)
 
     def publish(self, generation: Generation) -> None:
+        metadata = dict(generation.collection.metadata or {})
+        generation.collection.modify(metadata={**metadata, PUBLISHED_MARK: True})
         self._pointer().modify(metadata={"generation": generation.name})
 
     def discard(self, generation: Generation) -> None:
@@ -299,19 +327,20 @@ class ServerStore(IndexStore):
         return sorted(n[len(self.prefix):] for n in names
                       if n.startswith(self.prefix + GENERATION_PREFIX))
 
-    def prune(self) -> None:
-        live = self.live_name()
-        older = [g for g in self.generations() if live is None or g < live]
-        keep = set(older[-KEEP_PREVIOUS:]) | {live}
-        for name in self.generations():
-            if name not in keep:
-                with contextlib.suppress(Exception):
-                    self.client.delete_collection(self.prefix + name)
+    def was_published(self, name: str) -> bool:
+        try:
+            collection = self.client.get_collection(self.prefix + name, embedding_function=None)
+        except Exception:
+            return False
+        return bool((collection.metadata or {}).get(PUBLISHED_MARK))
+
+    def delete(self, name: str) -> None:
+        with contextlib.suppress(Exception):
+            self.client.delete_collection(self.prefix + name)
 
     def clear(self) -> None:
         for name in self.generations():
-            with contextlib.suppress(Exception):
-                self.client.delete_collection(self.prefix + name)
+            self.delete(name)
         with contextlib.suppress(Exception):
             self.client.delete_collection(self.pointer_name)
 
