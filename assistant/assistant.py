@@ -33,7 +33,7 @@ from assistant.chunking import count_tokens
 from assistant.config import Settings
 from assistant.embeddings import Embedder, get_embedder
 from assistant.followup import formulations
-from assistant.language import detect_language
+from assistant.language import detect_language, detector
 from assistant.retrieval import Retrieval, Retriever, Snapshot, VisioRetriever, hits_to_documents
 from assistant.safety import looks_like_injection
 from assistant.store import IndexUnavailable, open_store
@@ -69,6 +69,25 @@ class Assistant:
 
     def snapshot(self) -> Snapshot:
         return self.retriever.snapshot()
+
+    def warm_up(self) -> None:
+        """Load everything a first question would otherwise load, before serving.
+
+        The language models, the tokenizer tables and the index snapshot load
+        once per process; loading them inside a request holds the GIL for
+        seconds and stalls every other request (measured by benchmarks/load.py).
+        A missing or damaged index is not an error here: the app must still
+        start and tell its users (each question then answers with the notice).
+        """
+        detector()
+        count_tokens("warm-up")
+        self.embedder.embed_queries(["warm-up"])
+        try:
+            self.snapshot()
+        except IndexUnavailable as exc:
+            log.warning("starting without an index: %s", exc)
+        except Exception:  # questions will get the internal-error notice, not a crash
+            log.exception("the index snapshot could not be loaded")
 
     def langchain_retriever(self, language: str | None = None) -> VisioRetriever:
         """A LangChain BaseRetriever over the same index, for use in other chains."""
