@@ -38,6 +38,10 @@ CHUNKER_VERSION = "structure-sentences-tiktoken-2"
 COPY_BATCH = 1000
 
 
+class EmptyCorpus(IndexUnavailable):
+    """The corpus yields no document: building would publish an empty index."""
+
+
 @dataclass(frozen=True)
 class Record:
     """One row of the collection, before it is embedded."""
@@ -180,6 +184,12 @@ def build_index(settings: Settings, *, force: bool = False, progress: bool = Tru
     started = time.perf_counter()
     embedder = embedder or get_embedder(settings)
     corpus: CorpusLoad = load_corpus(settings.corpus_dir, max_bytes=settings.max_document_bytes)
+    if not corpus.documents:
+        # A wrong VISIO_CORPUS_DIR or an emptied folder must not replace a good index
+        # with an empty one (`visio index clear` is the way to drop it).
+        reasons = "; ".join(f"{p.path}: {p.reason}" for p in corpus.problems[:3])
+        raise EmptyCorpus(f"No usable documents in {settings.corpus_dir}"
+                          f"{f' ({reasons})' if reasons else ''}; the index was left as it is.")
     report = BuildReport(problems=list(corpus.problems))
     store = open_store(settings)
     with store.build_lock():
