@@ -157,7 +157,12 @@ class LocalStore(IndexStore):
         with self._clients_lock:
             client = self._clients.get(folder)
             if client is None:
-                client = chromadb.PersistentClient(path=str(folder), settings=_chroma_settings())
+                try:
+                    client = chromadb.PersistentClient(path=str(folder),
+                                                       settings=_chroma_settings())
+                except Exception:
+                    _drop_failed_system(folder)
+                    raise
                 self._clients[folder] = client
             return client
 
@@ -348,6 +353,20 @@ class ServerStore(IndexStore):
 def open_store(settings: Settings) -> IndexStore:
     """The store the settings point at: a Chroma server if VISIO_CHROMA_URL is set."""
     return ServerStore(settings) if settings.chroma_url else LocalStore(settings)
+
+
+def _drop_failed_system(folder: Path) -> None:
+    """Forget the half-started Chroma system of a folder that failed to open.
+
+    chromadb 1.5 caches a folder's system before starting it and keeps it when the
+    start fails (e.g. a damaged chroma.sqlite3), so the next open in this process
+    fails with "'RustBindingsAPI' object has no attribute 'bindings'" instead of the
+    real reason, and a repaired folder could never be opened again.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    with contextlib.suppress(Exception):  # private to chromadb: best effort
+        SharedSystemClient._identifier_to_system.pop(str(folder), None)
 
 
 def _fsync_dir(folder: Path) -> None:
