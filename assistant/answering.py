@@ -94,6 +94,7 @@ def twin_sentence(snap: Snapshot, row: int) -> int | None:
 
 
 def confidence_of(snap: Snapshot, retrieval: Retrieval, evidence: Sequence[Evidence],
+                  cross_lingual_allowance: float = 0.0,
                   passages: int = EVIDENCE_PASSAGES) -> float:
     """How close the closest sentence is to the question (the refusal threshold applies).
 
@@ -101,9 +102,17 @@ def confidence_of(snap: Snapshot, retrieval: Retrieval, evidence: Sequence[Evide
     answers a question, since out-of-scope questions reuse the corpus's words
     ("kommun", "bredband") as often as real ones do. A passage found in the other
     language counts with its original sentences too: a Swedish question using
-    Finnish names ("kehyskunnat") matches the Finnish text best.
+    Finnish names ("kehyskunnat") matches the Finnish text best. A sentence that
+    exists only in the other language gets ``cross_lingual_allowance`` added, since
+    e5 scores a question against the other language systematically lower.
     """
-    best = max((e.similarity for e in evidence), default=0.0)
+    best = 0.0
+    for item in evidence:
+        similarity = item.similarity
+        if (snap.metas[item.row]["lang"] != retrieval.lang
+                and twin_sentence(snap, item.row) is None):
+            similarity += cross_lingual_allowance
+        best = max(best, similarity)
     for hit in retrieval.hits[:passages]:
         for origin in hit.origins:
             rows = snap.sentences_in_chunk.get(origin, [])

@@ -128,7 +128,7 @@ class Assistant:
         question = clean_text(question if isinstance(question, str) else str(question or ""))
         history = self._trim_history(history)
         hint = _conversation_language(history) or (ui_lang if ui_lang in LANGUAGES else None)
-        if not question:
+        if not any(ch.isalnum() for ch in question):  # nothing but spaces, marks, symbols
             yield self._notice(hint or "sv", "empty_question", started)
             return
         tokens = count_tokens(question)
@@ -154,7 +154,8 @@ class Assistant:
                                           k=max(self.settings.top_k, RETRIEVED_FOR_EVALUATION))
         snap = self.retriever.snapshot()
         evidence = sentence_evidence(snap, retrieval)
-        confidence = confidence_of(snap, retrieval, evidence)
+        confidence = confidence_of(snap, retrieval, evidence,
+                                   self.settings.cross_lingual_allowance)
         timings = {"retrieval": time.perf_counter() - t_retrieval}
         retrieved = _doc_order(snap, retrieval)
         if confidence < self.settings.refusal_threshold:
