@@ -171,7 +171,16 @@ class Retriever:
             return current
         with self._lock:
             if self._snapshot is None or self._snapshot.generation != live_name:
-                self._snapshot = Snapshot.load(self.store.live(), self.embedder)
+                generation = self.store.live()
+                try:
+                    self._snapshot = Snapshot.load(generation, self.embedder)
+                except IndexUnavailable:
+                    raise
+                except Exception as exc:  # damaged records: the remedy is a rebuild
+                    raise IndexUnavailable(
+                        f"The index generation {generation.name} cannot be read "
+                        f"({type(exc).__name__}: {exc}). Run `visio index build` to rebuild it."
+                    ) from exc
             return self._snapshot
 
     def search(self, queries: str | Sequence[Query], lang: str | None, *, k: int | None = None,
@@ -209,13 +218,21 @@ class Retriever:
                n: int) -> list[list[tuple[int, float]]]:
         """The ``n`` nearest records of ``unit`` for each query vector, in one Chroma call.
 
+        A failing search (files damaged while being served) is reported as
+        IndexUnavailable, so the user is told the index needs rebuilding.
         Only ids and distances are asked for: the snapshot already holds texts and
         metadata, and fetching them with every hit (as LangChain's vector store
         does) made a query cost 7-8 ms instead of 2-3 ms (benchmarks/load.py).
         """
         assert snap.collection is not None
-        found = snap.collection.query(query_embeddings=vectors, n_results=n,
-                                      where={"unit": unit}, include=["distances"])
+        try:
+            found = snap.collection.query(query_embeddings=vectors, n_results=n,
+                                          where={"unit": unit}, include=["distances"])
+        except Exception as exc:  # chromadb raises many types for damaged or vanished files
+            raise IndexUnavailable(
+                f"The index generation {snap.generation} cannot be searched "
+                f"({type(exc).__name__}: {exc}). Run `visio index build` to rebuild it."
+            ) from exc
         distances = found["distances"] or []
         result: list[list[tuple[int, float]]] = []
         for ids, dists in zip(found["ids"], distances, strict=True):
