@@ -32,7 +32,7 @@ browser: ## Debian's Chromium for the browser tests
 # llama.cpp's OpenAI-compatible server for the generative-path tests (~7 min to build once).
 llm-server: install
 	@$(PY) -c "import llama_cpp.server" 2>/dev/null || \
-	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install --quiet 'llama-cpp-python[server]==0.3.36'
+	  $(PIP) install --quiet 'llama-cpp-python[server]==0.3.36'
 
 lint: install
 	$(VENV)/bin/ruff check .
