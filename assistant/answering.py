@@ -16,10 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from langchain_core.documents import Document as LCDocument
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import Runnable
 
 from assistant import i18n
 from assistant.chunking import count_tokens
@@ -276,19 +278,26 @@ SYSTEM_PROMPT = {
 }
 
 
-def llm_messages(question: str, documents: Sequence[LCDocument], lang: str) -> list[BaseMessage]:
-    """The prompt: rules, then numbered passages as data, then the question."""
+PROMPT = ChatPromptTemplate.from_messages([
+    ("system", "{rules}"),
+    ("human", "{sources_label}:\n{context}\n\n{question_label}: {question}"),
+])
+
+
+def llm_inputs(question: str, documents: Sequence[LCDocument], lang: str) -> dict[str, str]:
+    """The prompt's variables: rules, then numbered passages as data, then the question."""
     context = "\n\n".join(
         f"[{n}] {doc.metadata.get('title', '')} ({doc.metadata.get('lang', '')})\n"
         f"<<<\n{doc.page_content}\n>>>"
         for n, doc in enumerate(documents, start=1)
     )
-    label = "Källor" if lang == "sv" else "Lähteet"
-    asked = "Fråga" if lang == "sv" else "Kysymys"
-    return [
-        SystemMessage(SYSTEM_PROMPT.get(lang, SYSTEM_PROMPT["sv"])),
-        HumanMessage(f"{label}:\n{context}\n\n{asked}: {question}"),
-    ]
+    return {
+        "rules": SYSTEM_PROMPT.get(lang, SYSTEM_PROMPT["sv"]),
+        "sources_label": "Lähteet" if lang == "fi" else "Källor",
+        "question_label": "Kysymys" if lang == "fi" else "Fråga",
+        "context": context,
+        "question": question,
+    }
 
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -316,11 +325,14 @@ def stream_words(text: str) -> Iterator[str]:
         yield match.group(0)
 
 
-def llm_client(settings: Settings):
-    """A LangChain chat model for any OpenAI-compatible endpoint."""
-    from langchain_openai import ChatOpenAI
+def llm_chain(settings: Settings, http_client: Any = None) -> Runnable:
+    """prompt | chat model, as an LCEL chain over any OpenAI-compatible endpoint.
 
-    return ChatOpenAI(
+    ``http_client`` (an ``httpx.Client``) lets the caller close a stuck stream.
+    """
+    from langchain_openai import ChatOpenAI  # imported only when the LLM mode is used
+
+    return PROMPT | ChatOpenAI(
         base_url=settings.llm_base_url,
         model=settings.llm_model or "default",
         api_key=settings.llm_api_key or "not-needed",
@@ -329,4 +341,5 @@ def llm_client(settings: Settings):
         max_tokens=settings.llm_max_tokens,
         temperature=settings.llm_temperature,
         streaming=True,
+        http_client=http_client,
     )

@@ -23,8 +23,8 @@ from assistant.answering import (
     citation_for,
     compose_extractive,
     confidence_of,
-    llm_client,
-    llm_messages,
+    llm_chain,
+    llm_inputs,
     select_sentences,
     sentence_evidence,
     stream_words,
@@ -191,7 +191,8 @@ class Assistant:
         pieces: list[str] = []
         t_llm = time.perf_counter()
         try:
-            for chunk in llm_client(self.settings).stream(llm_messages(question, documents, lang)):
+            chain = llm_chain(self.settings)
+            for chunk in chain.stream(llm_inputs(question, documents, lang)):
                 piece = chunk.content if isinstance(chunk.content, str) else ""
                 if piece:
                     pieces.append(piece)
