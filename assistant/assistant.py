@@ -10,6 +10,8 @@ user's language, never an exception.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -82,6 +84,8 @@ class Assistant:
         detector()
         count_tokens("warm-up")
         self.embedder.embed_queries(["warm-up"])
+        if self.settings.answer_mode == "llm":
+            llm_chain(self.settings)  # imports the OpenAI client (seconds); connects nowhere
         try:
             self.snapshot()
         except IndexUnavailable as exc:
@@ -191,12 +195,9 @@ class Assistant:
         pieces: list[str] = []
         t_llm = time.perf_counter()
         try:
-            chain = llm_chain(self.settings)
-            for chunk in chain.stream(llm_inputs(question, documents, lang)):
-                piece = chunk.content if isinstance(chunk.content, str) else ""
-                if piece:
-                    pieces.append(piece)
-                    yield piece
+            for piece in self._llm_pieces(llm_inputs(question, documents, lang)):
+                pieces.append(piece)
+                yield piece
         except Exception as exc:  # unreachable, timeout, bad response: fall back to quotes
             log.warning("LLM backend failed (%s); answering extractively", exc)
             timings["llm"] = time.perf_counter() - t_llm
@@ -218,6 +219,47 @@ class Assistant:
         yield Answer(answer=text, language=lang, refused=False, citations=tuple(citations),
                      timings=timings, mode="llm", confidence=confidence, retrieved=retrieved,
                      notes=notes)
+
+    def _llm_pieces(self, inputs: dict[str, str]) -> Iterator[str]:
+        """The model's answer as it streams; TimeoutError once ``llm_timeout`` has passed.
+
+        The HTTP timeout alone bounds each read, not the answer: an endpoint that
+        accepts and then sends keep-alives but no tokens held a request forever
+        (tests/test_faults.py). So the stream is read in a helper thread with its
+        own HTTP client, and closing that client ends a read stuck at any point.
+        """
+        import httpx
+
+        timeout = self.settings.llm_timeout
+        deadline = time.monotonic() + timeout
+        http = httpx.Client(timeout=timeout)
+        chain = llm_chain(self.settings, http_client=http)
+        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+        def read() -> None:
+            try:
+                for chunk in chain.stream(inputs):
+                    if isinstance(chunk.content, str) and chunk.content:
+                        events.put(("piece", chunk.content))
+            except BaseException as exc:  # handed over to the asking thread
+                events.put(("error", exc))
+            else:
+                events.put(("end", None))
+
+        threading.Thread(target=read, name="llm-stream", daemon=True).start()
+        try:
+            while True:
+                try:
+                    kind, value = events.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    raise TimeoutError(f"no complete answer within {timeout:g} s") from None
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise value
+                yield value
+        finally:
+            http.close()
 
     def _refusal(self, lang: str, started: float, *, confidence: float = 0.0,
                  retrieved: tuple[str, ...] = (), timings: dict[str, float] | None = None,
