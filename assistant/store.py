@@ -173,7 +173,16 @@ class LocalStore(IndexStore):
             with contextlib.suppress(Exception):
                 client.close()
 
+    def _forget_deleted(self) -> None:
+        """Close clients of generations that another process (a build) has pruned: their
+        open files would keep the deleted index's disk space and memory until exit."""
+        with self._clients_lock:
+            gone = [f for f in self._clients if f.parent == self.root and not f.exists()]
+        for folder in gone:
+            self._forget(folder)
+
     def live(self) -> Generation:
+        self._forget_deleted()
         name = self.live_name()
         if name is None:
             raise IndexUnavailable(
