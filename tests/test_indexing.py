@@ -8,6 +8,7 @@ served afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -469,6 +470,35 @@ def test_a_killed_build_leaves_the_old_index_serving(fresh: Settings, embedder,
     report = build_index(fresh, embedder=embedder, progress=False)
     assert report.up_to_date
     assert generations(fresh) == [live]
+
+
+def _open_deleted_files(folder: Path) -> list[str]:
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith(str(folder)) and target.endswith("(deleted)"):
+                found.append(target)
+    return found
+
+
+@pytest.mark.slow
+def test_a_running_reader_lets_go_of_generations_pruned_by_another_process(
+        fresh: Settings, embedder) -> None:
+    """The app keeps serving while `visio index build` runs elsewhere; the generations
+    that build prunes must not stay open in the app (disk space, memory)."""
+    reader = Assistant(fresh, embedder=embedder)
+    env = {**os.environ, **cli_env(fresh)}
+    for n in range(3):
+        assert QUESTIONS["sv"][1] in {c.doc_id for c in reader.ask(QUESTIONS["sv"][0]).citations}
+        assert reader.snapshot().generation == pointer(fresh)
+        append_sentence(fresh.corpus_dir / "fi" / "contact.md", f"Lisätietoja {n}.")
+        subprocess.run([sys.executable, "-m", "assistant", "index", "build", "--quiet"],
+                       env=env, cwd=PROJECT, check=True, capture_output=True, timeout=600)
+    assert reader.snapshot().generation == pointer(fresh)
+    assert _open_deleted_files(fresh.index_dir) == []
+    open_here = [f for f in LocalStore._clients if f.parent == fresh.index_dir]
+    assert set(open_here) <= {fresh.index_dir / g for g in generations(fresh)}
 
 
 def test_verify_finds_a_tampered_record_and_status_a_stale_document(fresh: Settings,
