@@ -448,7 +448,10 @@ def test_a_killed_build_leaves_the_old_index_serving(fresh: Settings, embedder,
             time.sleep(0.2)
             new = [g for g in generations(fresh) if g != live]
         assert new, "the build never started a new generation"
-        time.sleep(3)  # well into embedding: batches of 8 are being written
+        folder = fresh.index_dir / new[0]
+        empty = _bytes_in(folder)
+        while build.poll() is None and _bytes_in(folder) < empty + 256 * 1024:
+            time.sleep(0.2)  # until batches of records are being written into it
         assert build.poll() is None, "the build finished before it could be killed"
         os.kill(build.pid, signal.SIGKILL)
         build.wait(30)
@@ -460,6 +463,9 @@ def test_a_killed_build_leaves_the_old_index_serving(fresh: Settings, embedder,
 
     assert pointer(fresh) == live
     assert sorted(generations(fresh)) == sorted([live, *new])  # the half-built one is left
+    leftover = LocalStore(fresh)._client(folder).get_collection(fresh.collection,
+                                                                embedding_function=None)
+    assert 0 < leftover.count() < synthetic.records  # it was killed half-way
     assert QUESTIONS["fi"][1] in cited_docs(fresh, embedder, "fi")
     verify = subprocess.run([sys.executable, "-m", "assistant", "index", "verify"],
                             env={**os.environ, **cli_env(fresh)}, cwd=PROJECT,
@@ -499,6 +505,14 @@ def test_a_running_reader_lets_go_of_generations_pruned_by_another_process(
     assert _open_deleted_files(fresh.index_dir) == []
     open_here = [f for f in LocalStore._clients if f.parent == fresh.index_dir]
     assert set(open_here) <= {fresh.index_dir / g for g in generations(fresh)}
+
+
+def _bytes_in(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size if path.is_file() else 0
+    return total
 
 
 def test_verify_finds_a_tampered_record_and_status_a_stale_document(fresh: Settings,
