@@ -117,15 +117,15 @@ class Assistant:
                    ui_lang: str | None = None) -> Iterator[str | Answer]:
         """Yield pieces of the answer text as they are ready, then the final Answer."""
         started = time.perf_counter()
-        fallback_lang = ui_lang if ui_lang in LANGUAGES else "sv"
         try:
             yield from self._answer(question, history, ui_lang, started)
         except IndexUnavailable as exc:
             log.warning("index unavailable: %s", exc)
-            yield self._notice(fallback_lang, "index_missing", started, notes=(str(exc),))
+            yield self._notice(_notice_language(question, ui_lang), "index_missing", started,
+                               notes=(str(exc),))
         except Exception:  # the UI must never show a traceback
             log.exception("answering failed")
-            yield self._notice(fallback_lang, "internal_error", started)
+            yield self._notice(_notice_language(question, ui_lang), "internal_error", started)
 
     def _answer(self, question: Any, history: Sequence[Message], ui_lang: str | None,
                 started: float) -> Iterator[str | Answer]:
@@ -300,6 +300,18 @@ class Assistant:
         from assistant.wording import find_wording
 
         return find_wording(self.retriever, clean_text(phrase), lang=lang, limit=limit)
+
+
+def _notice_language(question: Any, ui_lang: str | None) -> str:
+    """The language of a failure notice: the question's, as for answers (the interface
+    language breaks ties), so a Finnish question never gets a Swedish apology."""
+    hint = ui_lang if ui_lang in LANGUAGES else None
+    try:
+        guess = detect_language(clean_text(question) if isinstance(question, str) else "",
+                                hint=hint)
+    except Exception:  # telling the failure matters more than its language
+        return hint or "sv"
+    return guess.lang if guess.supported and guess.lang else (hint or "sv")
 
 
 def _conversation_language(history: Sequence[Message]) -> str | None:

@@ -90,6 +90,15 @@ def test_damaged_index_files_give_the_rebuild_notice(damage, index_copy, embedde
         assert_rebuild_notice(assistant.ask(question, [], lang), lang)
 
 
+def test_the_notice_follows_the_question_language_not_the_interface(index_copy, embedder):
+    DAMAGE["pointer deleted"](index_copy)
+    assistant = Assistant(index_copy, embedder)
+    assert_rebuild_notice(assistant.ask(QUESTIONS["fi"], [], "sv"), "fi")
+    assert_rebuild_notice(assistant.ask(QUESTIONS["sv"], [], "fi"), "sv")
+    assert_rebuild_notice(assistant.ask(QUESTIONS["fi"]), "fi")
+    assert_rebuild_notice(assistant.ask("Agenda 2030?", [], "fi"), "fi")  # undecided: the UI's
+
+
 def test_wording_search_on_a_damaged_index_raises_the_rebuild_reason(index_copy, embedder):
     from assistant.store import IndexUnavailable
 
