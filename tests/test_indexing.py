@@ -275,6 +275,7 @@ def test_added_and_deleted_files(fresh: Settings, embedder,
     assert index_status(fresh).stale == ()
 
 
+@pytest.mark.slow  # embeds the whole corpus again
 def test_changed_chunk_settings_rebuild_everything_and_say_why(fresh: Settings,
                                                                embedder) -> None:
     smaller = fresh.replace(chunk_tokens=120, chunk_overlap_tokens=20)
@@ -539,6 +540,7 @@ def test_verify_finds_a_tampered_record_and_status_a_stale_document(fresh: Setti
     assert any("1 documents differ from the corpus" in p for p in verify_index(fresh, embedder))
 
 
+@pytest.mark.slow  # embeds the whole corpus again
 def test_clear_removes_every_generation_and_the_pointer(fresh: Settings, embedder) -> None:
     files_before = sorted(p for p in fresh.corpus_dir.rglob("*"))
     clear_index(fresh)
@@ -554,6 +556,7 @@ def test_clear_removes_every_generation_and_the_pointer(fresh: Settings, embedde
     assert report.published and report.full_rebuild_reason == ""
 
 
+@pytest.mark.slow  # embeds the whole corpus again
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "missing-generation"])
 def test_a_damaged_index_is_reported_and_the_next_build_recovers(fresh: Settings, embedder,
                                                                  damage: str) -> None:
