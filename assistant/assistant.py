@@ -156,7 +156,7 @@ class Assistant:
         t_retrieval = time.perf_counter()
         retrieval = self.retriever.search(formulations(question, history, lang), lang,
                                           k=max(self.settings.top_k, RETRIEVED_FOR_EVALUATION))
-        snap = self.retriever.snapshot()
+        snap = retrieval.snapshot
         evidence = sentence_evidence(snap, retrieval)
         confidence = confidence_of(snap, retrieval, evidence,
                                    self.settings.cross_lingual_allowance)

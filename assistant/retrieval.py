@@ -12,6 +12,7 @@ language when the index has it in that language, else in its original.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ from assistant.store import Generation, IndexStore, IndexUnavailable
 from assistant.types import LANGUAGES
 
 PAGE = 2000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -151,6 +154,9 @@ class Retrieval:
     query_vectors: np.ndarray  # one row per query
     query_terms: list[list[str]]
     hits: list[Hit]
+    # The snapshot the hits' rows index into: use it, not a fresh ``snapshot()``, which
+    # may already be a newer generation whose rows mean other records.
+    snapshot: Snapshot
 
 
 class Retriever:
@@ -185,16 +191,39 @@ class Retriever:
 
     def search(self, queries: str | Sequence[Query], lang: str | None, *, k: int | None = None,
                mode: str | None = None) -> Retrieval:
-        """Rank chunks for one or several weighted formulations of a question."""
+        """Rank chunks for one or several weighted formulations of a question.
+
+        A search that fails because a new generation was published meanwhile (the
+        old one's files deleted or closed under it) is run again on the new one.
+        """
         if isinstance(queries, str):
             queries = [Query(queries)]
-        snap = self.snapshot()
-        mode = mode or self.settings.retrieval_mode
-        k = k or self.settings.top_k
-        n = self.settings.candidates
+        queries = list(queries)
         vectors = self.embedder.embed_queries([q.text for q in queries])
         query_langs = [lang] if lang in LANGUAGES else list(LANGUAGES)
         query_terms = [terms(q.text, query_langs) for q in queries]
+        snap = self.snapshot()
+        try:
+            return self._search(snap, queries, lang, vectors, query_terms, k, mode)
+        except IndexUnavailable:
+            if not self._superseded(snap):
+                raise
+            log.info("search on %s raced a publish; searching the new generation",
+                     snap.generation)
+            return self._search(self.snapshot(), queries, lang, vectors, query_terms, k, mode)
+
+    def _superseded(self, snap: Snapshot) -> bool:
+        try:
+            return self.store.live_name() not in (None, snap.generation)
+        except IndexUnavailable:
+            return False
+
+    def _search(self, snap: Snapshot, queries: list[Query], lang: str | None,
+                vectors: np.ndarray, query_terms: list[list[str]], k: int | None,
+                mode: str | None) -> Retrieval:
+        mode = mode or self.settings.retrieval_mode
+        k = k or self.settings.top_k
+        n = self.settings.candidates
         lists: list[tuple[str, float, list[tuple[int, float]]]] = []
         if mode in ("hybrid", "dense"):
             chunk_hits = self._dense(snap, vectors, "chunk", n)
@@ -211,7 +240,7 @@ class Retriever:
                                                         for i in order if scores[i] > 0]))
         hits = _fuse(lists, self.settings.rrf_k)
         hits = _prefer_language(snap, hits, lang, vectors[0])
-        return Retrieval(list(queries), lang, vectors, query_terms, hits[:k])
+        return Retrieval(queries, lang, vectors, query_terms, hits[:k], snap)
 
     @staticmethod
     def _dense(snap: Snapshot, vectors: np.ndarray, unit: str,
@@ -336,7 +365,7 @@ class VisioRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *,
                                 run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
         result = self.retriever.search(query, self.language, k=self.k)
-        return hits_to_documents(self.retriever.snapshot(), result.hits)
+        return hits_to_documents(result.snapshot, result.hits)
 
 
 def hits_to_documents(snap: Snapshot, hits: Sequence[Hit]) -> list[LCDocument]:
