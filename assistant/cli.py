@@ -230,6 +230,33 @@ def feedback_export(out: str) -> None:
         click.echo(f"{count} rows written to {out}", err=True)
 
 
+@feedback.command("delete")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def feedback_delete(yes: bool) -> None:
+    """Delete all stored feedback (questions, answers, comments): the whole database file,
+    so nothing is left in it whatever SQLite's secure_delete setting. The app creates a
+    new file with the next rating."""
+    from assistant.feedback import FeedbackError, FeedbackStore
+
+    path = Path(_settings().feedback_db)
+    if not yes:
+        click.confirm(f"Delete all feedback in {path}?", abort=True)
+    try:
+        rows: int | str = FeedbackStore(path).count()
+    except FeedbackError:
+        rows = "unreadable"
+    removed = 0
+    try:
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            file = path.with_name(path.name + suffix)
+            if file.exists():
+                file.unlink()
+                removed += 1
+    except OSError as exc:
+        raise click.ClickException(f"cannot delete {path}: {exc}") from exc
+    click.echo(f"Deleted {path} ({rows} rows)." if removed else f"No feedback stored at {path}.")
+
+
 @main.command()
 @click.argument("what", type=click.Choice(["embed", "index", "answer", "all"]), default="all")
 def bench(what: str) -> None:

@@ -326,7 +326,7 @@ def test_read_only_feedback_is_reported_in_the_ui_and_the_chat_goes_on(
         _box, messages, _status = client.predict(QUESTIONS["fi"], "fi", api_name="/chat")
         assert "visio-sources" in _text(messages[-1])
 
-        status, comment_row = _click_thumb(url, client.session_hash, message_index=1,
+        status, comment_row = click_thumb(url, client.session_hash, message_index=1,
                                            liked=False, ui_lang="fi")
         assert html.unescape(label("fi", "feedback_failed")) in html.unescape(status)
         assert comment_row.get("visible") is False  # no comment box for a lost rating
@@ -337,7 +337,7 @@ def test_read_only_feedback_is_reported_in_the_ui_and_the_chat_goes_on(
         assert not answer["refused"] and answer["citations"]
 
 
-def _click_thumb(url: str, session: str, message_index: int, liked: bool,
+def click_thumb(url: str, session: str, message_index: int, liked: bool,
                  ui_lang: str) -> tuple[str, dict]:
     """A thumb click on a chat message, sent as the browser sends it: the chat window's
     like event joins the queue in the same session, then the result is read from the
