@@ -134,6 +134,9 @@ def run_user(base: str, plan: Sequence[Request], start: threading.Barrier, outco
         if auth:
             client.post(f"{base}login", data={"username": auth[0], "password": auth[1]})
         start.wait()
+        pause = random.Random(session)  # users think at their own pace, not in step
+        if think_time:
+            time.sleep(pause.uniform(0, think_time))
         for request in plan:
             history = request.history if request.history is not None else own[-2 * HISTORY_TURNS:]
             began = time.perf_counter()
@@ -156,7 +159,7 @@ def run_user(base: str, plan: Sequence[Request], start: threading.Barrier, outco
                 own += [{"role": "user", "content": request.question},
                         {"role": "assistant", "content": str(answer.get("answer", ""))}]
             if think_time:
-                time.sleep(think_time)
+                time.sleep(think_time * pause.uniform(0.5, 1.5))
 
 
 # --- the server -----------------------------------------------------------------------------
@@ -322,7 +325,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--users", default="1,8,32", help="comma-separated user counts")
     parser.add_argument("--questions-per-user", type=int, default=6)
     parser.add_argument("--think-time", type=float, default=0.0,
-                        help="seconds a user waits between answers (default 0: back to back)")
+                        help="mean seconds a user waits before each question, 0.5-1.5x at "
+                             "random (default 0: back to back)")
     parser.add_argument("--timeout", type=float, default=120.0, help="per request, seconds")
     parser.add_argument("--auth", help="user:password when the app has VISIO_AUTH set")
     parser.add_argument("--seed", type=int, default=7)
