@@ -612,6 +612,8 @@ def serve(settings: Settings) -> None:
         print(f"The index could not be built: {exc}\nThe chat will say the index is missing "
               "until `visio index build` succeeds.", file=sys.stderr, flush=True)
     assistant = Assistant(settings, embedder)
+    print("Loading the language detector and the index …", flush=True)
+    assistant.warm_up()  # otherwise the first questions pay for it, stalling every request
     app = build_app(assistant, settings)
     print(f"Serving on http://{settings.host}:{settings.port}", flush=True)
     launch_app(app, settings)
