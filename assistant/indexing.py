@@ -96,6 +96,7 @@ def expected_manifest(settings: Settings, embedder: Embedder) -> dict[str, Any]:
         "visio_schema": SCHEMA_VERSION,
         "embedding_model": embedder.name,
         "embedding_dimension": embedder.dimension,
+        "embedding_passage_prompt": embedder.passage_prompt,
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_tokens": settings.chunk_overlap_tokens,
         "chunker": CHUNKER_VERSION,

@@ -661,3 +661,16 @@ def test_dequantise_q4_0_block():
     high = (np.arange(16)[::-1] - 8) * 0.5
     np.testing.assert_array_equal(values, np.concatenate([low, high]).astype(np.float32))
 
+
+
+def test_prompt_settings_override_the_models_registered_prompts(settings, embedder) -> None:
+    """A hub model without registered prompts (multilingual-e5-small) can be given e5's."""
+    from assistant.embeddings import get_embedder
+
+    assert (embedder.query_prompt, embedder.passage_prompt) == ("query: ", "passage: ")
+    bare = get_embedder(settings.replace(embedding_query_prompt="",
+                                         embedding_passage_prompt=""))
+    assert bare is not embedder and (bare.query_prompt, bare.passage_prompt) == ("", "")
+    text = "Kommunen är invånarnas hem."
+    assert float(bare.embed_query(text) @ embedder.embed_query(text)) < 0.999
+    assert get_embedder(settings) is embedder
