@@ -18,7 +18,7 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant import i18n
+from assistant import i18n, smalltalk
 from assistant.answering import (
     Evidence,
     check_citations,
@@ -134,6 +134,11 @@ class Assistant:
         hint = _conversation_language(history) or (ui_lang if ui_lang in LANGUAGES else None)
         if not any(ch.isalnum() for ch in question):  # nothing but spaces, marks, symbols
             yield self._notice(hint or "sv", "empty_question", started)
+            return
+        small_talk = smalltalk.recognise(question)
+        if small_talk is not None:
+            lang, kind = small_talk
+            yield self._notice(lang, f"smalltalk_{kind}", started)
             return
         tokens = count_tokens(question)
         if tokens > self.settings.max_question_tokens:

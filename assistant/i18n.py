@@ -24,6 +24,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "och kontaktpersonen."
         ),
         "empty_question": "Skriv en fråga om Nya hållbara kommuner, så svarar jag.",
+        "smalltalk_greeting": (
+            "Hej! Fråga gärna om Nya hållbara kommuner, till exempel om visionen för "
+            "din typ av kommun."
+        ),
+        "smalltalk_thanks": "Varsågod! Fråga gärna mer om Nya hållbara kommuner.",
+        "smalltalk_goodbye": "Hej då och välkommen tillbaka!",
         "question_too_long": (
             "Frågan är för lång ({tokens} token, högst {limit}). Korta ner den och försök igen."
         ),
@@ -55,6 +61,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "Agenda 2030:stä ja yhteyshenkilöstä."
         ),
         "empty_question": "Kirjoita kysymys Uudet kestävät kunnat -ohjelmasta, niin vastaan.",
+        "smalltalk_greeting": (
+            "Hei! Kysy mielelläsi Uudet kestävät kunnat -ohjelmasta, esimerkiksi oman "
+            "kuntatyyppisi visiosta."
+        ),
+        "smalltalk_thanks": "Ole hyvä! Kysy mielelläsi lisää Uudet kestävät kunnat -ohjelmasta.",
+        "smalltalk_goodbye": "Näkemiin ja tervetuloa uudelleen!",
         "question_too_long": (
             "Kysymys on liian pitkä ({tokens} tokenia, enintään {limit}). "
             "Lyhennä sitä ja yritä uudelleen."

@@ -212,3 +212,16 @@ def test_cli_ask_json_prints_the_answer_as_utf8_json(indexed_settings, tmp_path)
     assert set(data["citations"][0]) >= {"n", "doc_id", "lang", "title", "section", "text",
                                          "char_start", "char_end", "score", "source_url",
                                          "translation"}
+
+
+@pytest.mark.parametrize(("message", "lang", "key"), [
+    ("Hej!", "sv", "smalltalk_greeting"),
+    ("Tack så mycket.", "sv", "smalltalk_thanks"),
+    ("Kiitos!", "fi", "smalltalk_thanks"),
+    ("moi", "fi", "smalltalk_greeting"),
+])
+def test_greetings_and_thanks_get_a_kind_reply_not_a_search(assistant: Assistant, message: str,
+                                                            lang: str, key: str) -> None:
+    answer = assistant.ask(message)
+    assert answer.language == lang and answer.answer == i18n.text(lang, key)
+    assert not answer.citations and not answer.retrieved
