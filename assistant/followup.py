@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from assistant import smalltalk
 from assistant.lexical import terms, words
 from assistant.retrieval import Query
 
@@ -35,9 +36,11 @@ ELLIPSIS_WEIGHTS = (0.8, 1.0)  # (joined, alone)
 
 
 def previous_user_question(history: Sequence[Mapping[str, str]]) -> str | None:
+    """The latest real question of the conversation (a "thanks!" is not one)."""
     for message in reversed(history):
-        if message.get("role") == "user" and message.get("content", "").strip():
-            return message["content"].strip()
+        content = message.get("content", "").strip()
+        if message.get("role") == "user" and content and smalltalk.recognise(content) is None:
+            return content
     return None
 
 

@@ -34,3 +34,11 @@ def test_new_topic_follow_up_leans_on_itself() -> None:
 
 def test_without_history_the_question_stands_alone() -> None:
     assert [q.text for q in formulations("Entä kehyskunnat?", [], "fi")] == ["Entä kehyskunnat?"]
+
+
+def test_small_talk_in_between_does_not_hide_the_topic() -> None:
+    history = [{"role": "user", "content": "Mikä on pienten kuntien visio?"},
+               {"role": "assistant", "content": "…"},
+               {"role": "user", "content": "Kiitos!"}]
+    assert formulations("Entä laajakaista?", history, "fi")[1].text == (
+        "Mikä on pienten kuntien visio? Entä laajakaista?")
