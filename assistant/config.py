@@ -97,6 +97,13 @@ class Settings:
     # load.py, 32 users on 2 cores: 4 → 8 answers/s, 32 → 15 answers/s).
     concurrency: int = 32
     max_queue: int = 64
+    # Browser sessions whose conversation the server keeps, least recently used dropped
+    # first. Each costs ~65 KB of Gradio state plus its conversation; Gradio's own
+    # default (10 000) would let one busy day hold gigabytes.
+    max_sessions: int = 1000
+    # Turns a chat keeps (and shows); older ones are dropped, so a scripted client
+    # cannot grow one session, or the page it re-renders, without bound.
+    max_conversation_turns: int = 50
     feedback_db: Path | None = None  # defaults to <data_dir>/feedback.sqlite3
 
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -121,8 +128,8 @@ class Settings:
         if not 0 <= self.chunk_overlap_tokens < self.chunk_tokens // 2:
             raise ConfigError("VISIO_CHUNK_OVERLAP_TOKENS must be below half of VISIO_CHUNK_TOKENS")
         for name in ("top_k", "candidates", "rrf_k", "embedding_batch_size", "concurrency",
-                     "max_queue", "max_question_tokens", "max_answer_sentences",
-                     "max_document_bytes"):
+                     "max_queue", "max_sessions", "max_conversation_turns",
+                     "max_question_tokens", "max_answer_sentences", "max_document_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be at least 1")
         if not 0.0 <= self.refusal_threshold <= 1.0:

@@ -116,6 +116,19 @@ def test_evaluate_runs_the_eval_runner_and_shows_scores_and_charts(client):
     assert body.count('<img src="data:image/png;base64,') >= 2
 
 
+def test_a_long_chat_keeps_only_its_last_turns(assistant, indexed_settings, tmp_path):
+    with running_app(assistant, indexed_settings, max_conversation_turns=2,
+                     feedback_db=tmp_path / "f.sqlite3") as url:
+        client = Client(url, verbose=False)  # one client: one session, one conversation
+        questions = ["Vad är Agenda 2030?", "Vem är kontaktperson?", "Mikä on kehyskunta?"]
+        for question in questions:
+            _box, messages, _status = client.predict(question, "sv", api_name="/chat")
+    shown = [html.unescape(m["content"][0]["text"] if isinstance(m["content"], list)
+                           else m["content"]) for m in messages if m["role"] == "user"]
+    assert len(messages) == 4
+    assert [questions[1] in shown[0], questions[2] in shown[1]] == [True, True]
+
+
 def test_missing_index_is_a_friendly_message_and_the_server_keeps_serving(embedder, settings,
                                                                           tmp_path):
     empty = settings.replace(index_dir=tmp_path / "no-index", feedback_db=tmp_path / "f.sqlite3")

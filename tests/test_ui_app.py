@@ -76,7 +76,7 @@ def test_launch_applies_queue_limits_from_settings(embedder, settings, tmp_path)
     from assistant.assistant import Assistant
     from ui.app import build_app, launch_app
 
-    configured = settings.replace(concurrency=3, max_queue=17, host="127.0.0.1",
+    configured = settings.replace(concurrency=3, max_queue=17, max_sessions=5, host="127.0.0.1",
                                   port=free_port(), feedback_db=tmp_path / "f.sqlite3",
                                   index_dir=tmp_path / "index")
     app = build_app(Assistant(configured, embedder), configured)
@@ -85,6 +85,7 @@ def test_launch_applies_queue_limits_from_settings(embedder, settings, tmp_path)
         assert url.startswith(f"http://127.0.0.1:{configured.port}")
         assert app._queue.max_size == 17
         assert app._queue.default_concurrency_limit == 3
+        assert app.state_holder.capacity == 5  # sessions kept in memory
         evaluate = next(fn for fn in app.fns.values() if fn.api_name == "evaluate")
         assert evaluate.concurrency_limit == 1  # one evaluation at a time, whatever the default
     finally:
