@@ -164,7 +164,8 @@ class Assistant:
         snap = retrieval.snapshot
         evidence = sentence_evidence(snap, retrieval)
         confidence = confidence_of(snap, retrieval, evidence,
-                                   self.settings.cross_lingual_allowance)
+                                   self.settings.cross_lingual_allowance,
+                                   self.settings.no_shared_words_penalty)
         timings = {"retrieval": time.perf_counter() - t_retrieval}
         retrieved = _doc_order(snap, retrieval)
         if confidence < self.settings.refusal_threshold:

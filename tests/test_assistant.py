@@ -10,8 +10,10 @@ import sys
 import pytest
 
 from assistant import i18n
+from assistant.answering import confidence_of, sentence_evidence, shares_words
 from assistant.assistant import Assistant
 from assistant.documents import load_corpus
+from assistant.retrieval import Query
 from assistant.types import Answer
 
 # One question per document and language, phrased as a resident or staff member would.
@@ -116,6 +118,34 @@ def test_out_of_scope_questions_are_refused_in_the_askers_language(assistant: As
     fi = assistant.ask("Paljonko bussilippu maksaa Helsingissä?")
     assert sv.refused and sv.answer == i18n.text("sv", "refusal") and not sv.citations
     assert fi.refused and fi.answer == i18n.text("fi", "refusal") and not fi.citations
+
+
+@pytest.mark.parametrize("question, lang", [
+    ("Hur söker jag bygglov?", "sv"),
+    ("Mitä ohjelma sanoo ilmastonmuutoksesta?", "fi"),
+])
+def test_evidence_sharing_no_word_with_the_question_must_be_clearly_closer(
+        assistant: Assistant, question: str, lang: str) -> None:
+    # e5 puts these at 0.82-0.85 from sentences on municipalities: above the threshold
+    # on similarity alone, although nothing in the corpus speaks of permits or climate.
+    retrieval = assistant.retriever.search([Query(question)], lang)
+    evidence = sentence_evidence(retrieval.snapshot, retrieval)
+    assert not shares_words(retrieval.snapshot, retrieval, evidence)
+    plain = confidence_of(retrieval.snapshot, retrieval, evidence)
+    penalised = confidence_of(retrieval.snapshot, retrieval, evidence,
+                              no_shared_words_penalty=0.04)
+    assert penalised == pytest.approx(plain - 0.04)
+    answer = assistant.ask(question)
+    assert answer.refused and answer.language == lang and not answer.citations
+
+
+def test_evidence_sharing_a_word_keeps_its_similarity(assistant: Assistant) -> None:
+    retrieval = assistant.retriever.search([Query("Vilka ansvarsområden har kontaktpersonen?")],
+                                           "sv")
+    evidence = sentence_evidence(retrieval.snapshot, retrieval)
+    assert shares_words(retrieval.snapshot, retrieval, evidence)
+    assert confidence_of(retrieval.snapshot, retrieval, evidence) == confidence_of(
+        retrieval.snapshot, retrieval, evidence, no_shared_words_penalty=0.04)
 
 
 def test_follow_up_is_resolved_against_the_conversation(assistant: Assistant) -> None:
