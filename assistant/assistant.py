@@ -36,6 +36,7 @@ from assistant.config import Settings
 from assistant.embeddings import Embedder, get_embedder
 from assistant.followup import formulations
 from assistant.language import detect_language, detector
+from assistant.overview import asks_for_overview, vision_entries
 from assistant.retrieval import Retrieval, Retriever, Snapshot, VisioRetriever, hits_to_documents
 from assistant.safety import looks_like_injection
 from assistant.store import IndexUnavailable, open_store
@@ -158,6 +159,11 @@ class Assistant:
             yield self._refusal(lang, started, notes=("instructions in the question ignored",))
             return
 
+        snap = self.snapshot()
+        if asks_for_overview(question, lang, snap) and vision_entries(snap, lang):
+            yield from self._overview(question, lang, snap, started)
+            return
+
         t_retrieval = time.perf_counter()
         retrieval = self.retriever.search(formulations(question, history, lang), lang,
                                           k=max(self.settings.top_k, RETRIEVED_FOR_EVALUATION))
@@ -193,6 +199,27 @@ class Assistant:
         yield Answer(answer=text, language=lang, refused=False, citations=tuple(citations),
                      timings=timings, mode="extractive", confidence=confidence,
                      retrieved=retrieved, notes=notes)
+
+    def _overview(self, question: str, lang: str, snap: Snapshot,
+                  started: float) -> Iterator[str | Answer]:
+        """Which visions there are: one cited line per vision document (see overview)."""
+        entries = vision_entries(snap, lang)
+        query = self.embedder.embed_queries([question])[0]
+        lines = [i18n.text(lang, "overview_intro", count=len(entries))]
+        citations: list[Citation] = []
+        for n, entry in enumerate(entries, start=1):
+            meta = snap.metas[entry.sentence_row]
+            lines.append(f"– {meta['section']} – ”{snap.texts[entry.sentence_row]}” [{n}]")
+            similarity = float(snap.vectors[entry.sentence_row] @ query)
+            quoted = Evidence(entry.sentence_row, n - 1, similarity, similarity)
+            citations.append(citation_for(snap, entry.chunk_row, n, similarity, [quoted]))
+        text = "\n".join(lines)
+        yield from stream_words(text)
+        yield Answer(answer=text, language=lang, refused=False, citations=tuple(citations),
+                     timings={"total": time.perf_counter() - started},
+                     mode=self.settings.answer_mode,
+                     confidence=max(c.score for c in citations),
+                     retrieved=tuple(e.doc_id for e in entries), notes=("overview",))
 
     def _generate(self, question: str, lang: str, snap: Snapshot, retrieval: Retrieval,
                   evidence: Sequence[Evidence], confidence: float, retrieved: tuple[str, ...],

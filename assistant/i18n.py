@@ -16,6 +16,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "source_intro": "Så här står det i ”{title}”:",
         "more_intro": "I ”{title}” står det också:",
         "other_language_intro": "Det här finns bara på finska, i ”{title}”:",
+        "overview_intro": "Nya hållbara kommuner har {count} visioner för framtidens kommun:",
         "refusal": (
             "Jag hittar inget svar på den frågan i materialet om Nya hållbara kommuner. "
             "Jag kan svara på frågor om programmet och dess sex visioner (allmän vision, "
@@ -53,6 +54,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "source_intro": "Lähteessä ”{title}” sanotaan näin:",
         "more_intro": "Lähteessä ”{title}” sanotaan myös:",
         "other_language_intro": "Tästä on tietoa vain ruotsiksi, lähteessä ”{title}”:",
+        "overview_intro": (
+            "Uudet kestävät kunnat -ohjelmassa on {count} visiota tulevaisuuden kunnasta:"
+        ),
         "refusal": (
             "En löydä vastausta tähän kysymykseen Uudet kestävät kunnat -aineistosta. "
             "Voin vastata kysymyksiin ohjelmasta ja sen kuudesta visiosta (yleinen visio, "
