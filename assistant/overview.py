@@ -25,9 +25,10 @@ VISION_PREFIXES = ("vision", "visio")
 #: words). Finnish "mitä" is "what" in any question ("Mitä tarkoittaa …?"): only
 #: "mitä visioita" asks for the visions.
 LIST_WORDS = {
-    "sv": ("vilka", "hur många", "alla", "lista", "räkna upp", "vilken sorts", "vilka typer"),
+    "sv": ("vilka", "hur många", "alla", "lista", "räkna upp", "vilken sorts", "vilka typer",
+           "olika"),
     "fi": ("mitkä", r"mitä visio\w*", "montako", "kuinka monta", "paljonko", "kaikki",
-           "luettele", "millaisia", "minkälaisia"),
+           "luettele", "millaisia", "minkälaisia", "eri", r"erilais\w*"),
 }
 VISION_KIND = "vision"
 #: The programme's and its publisher's names: part of the question, not a topic.
