@@ -217,7 +217,7 @@ class Assistant:
         yield from stream_words(text)
         yield Answer(answer=text, language=lang, refused=False, citations=tuple(citations),
                      timings={"total": time.perf_counter() - started},
-                     mode=self.settings.answer_mode,
+                     mode="extractive",  # in llm mode too: the list needs no model
                      confidence=max(c.score for c in citations),
                      retrieved=tuple(e.doc_id for e in entries), notes=("overview",))
 
