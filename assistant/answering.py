@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from assistant import i18n
 from assistant.chunking import count_tokens
 from assistant.config import Settings
 from assistant.lexical import overlap
-from assistant.retrieval import Retrieval, Snapshot
+from assistant.retrieval import Hit, Retrieval, Snapshot
 from assistant.types import LANGUAGES, Citation
 
 # How far below the best sentence another one may score and still be quoted.
@@ -193,6 +193,42 @@ def _with_short_paragraphs(snap: Snapshot, evidence: Sequence[Evidence],
                     rows.add(sibling.row)
                     result.append(sibling)
     return result
+
+
+def with_contact_card(snap: Snapshot, retrieval: Retrieval,
+                      chosen: Sequence[Evidence]) -> tuple[Retrieval, list[Evidence]]:
+    """A quote from a contact document brings the person's card (its line block) along.
+
+    Asked who is responsible for something, retrieval finds the list of
+    responsibilities ("Kommunikation om nya hållbara kommuner"), but the name, title
+    and phone numbers stand in a block of their own, often not retrieved: the
+    answer then said what is done but not who does it or how to reach them. The
+    card's passage is added as a source when it was not retrieved.
+    """
+    result = list(chosen)
+    rows = {item.row for item in chosen}
+    hits = list(retrieval.hits)
+    for item in chosen:
+        meta = snap.metas[item.row]
+        if meta.get("kind") != "contact":
+            continue
+        card = next((row for row, m in enumerate(snap.metas)
+                     if m.get("unit") == "sentence" and m.get("form") == "lines"
+                     and m.get("doc_key") == meta["doc_key"]), None)
+        if card is None or card in rows:
+            continue
+        chunk_row = snap.by_id.get(str(snap.metas[card].get("chunk_id")))
+        if chunk_row is None:
+            continue
+        passage = next((i for i, hit in enumerate(hits) if hit.row == chunk_row), None)
+        if passage is None:
+            hits.append(Hit(row=chunk_row, score=hits[item.passage].score, via=["contact card"]))
+            passage = len(hits) - 1
+        result.append(Evidence(card, passage, item.score, item.similarity))
+        rows.add(card)
+    if len(hits) == len(retrieval.hits):
+        return retrieval, result
+    return replace(retrieval, hits=hits), result
 
 
 def compose_extractive(snap: Snapshot, retrieval: Retrieval, chosen: Sequence[Evidence],

@@ -30,6 +30,7 @@ from assistant.answering import (
     select_sentences,
     sentence_evidence,
     stream_words,
+    with_contact_card,
 )
 from assistant.chunking import count_tokens
 from assistant.config import Settings
@@ -191,6 +192,7 @@ class Assistant:
                  notes: tuple[str, ...] = ()) -> Iterator[str | Answer]:
         chosen = select_sentences(snap, evidence, self.settings.max_answer_sentences,
                                   self.settings.max_answer_tokens)
+        retrieval, chosen = with_contact_card(snap, retrieval, chosen)
         text, citations = compose_extractive(snap, retrieval, chosen, lang)
         if notes:
             text = "\n\n".join([*notes, text])

@@ -148,6 +148,21 @@ def test_evidence_sharing_a_word_keeps_its_similarity(assistant: Assistant) -> N
         retrieval.snapshot, retrieval, evidence, no_shared_words_penalty=0.04)
 
 
+@pytest.mark.parametrize("question, lang", [
+    ("Vem ansvarar för programmet på Kommunförbundet?", "sv"),
+    ("Kuka vastaa Uudet kestävät kunnat -viestinnästä?", "fi"),
+])
+def test_a_responsibility_comes_with_the_person_and_their_numbers(assistant: Assistant,
+                                                                   question: str,
+                                                                   lang: str) -> None:
+    answer = assistant.ask(question)
+    assert not answer.refused and answer.language == lang
+    assert "Aino Lappalainen" in answer.answer and "+358 50 348 8185" in answer.answer
+    contact = [c for c in answer.citations if c.doc_id == "contact"]
+    assert any("Aino Lappalainen" in c.text for c in contact)
+    assert all(c.lang == lang for c in contact)
+
+
 def test_follow_up_is_resolved_against_the_conversation(assistant: Assistant) -> None:
     history = [{"role": "user", "content": "Vad är visionen för små kommuner?"},
                {"role": "assistant", "content": "Så här står det ..."}]
