@@ -34,6 +34,10 @@ from assistant.types import LANGUAGES, Citation
 SENTENCE_MARGIN = 0.03
 # Weight of lexical overlap (share of question terms present) in a sentence's score.
 LEXICAL_WEIGHT = 0.1
+# Words asking whom to call or contact (sv, fi): see confidence_of.
+CONTACT_WORDS = re.compile(
+    r"\b(ring\w*|kontakt\w*|telefon\w*|nummer|soit\w*|yhtey\w*|puhelin\w*|numero\w*|"
+    r"kene\w*|kehen)\b", re.IGNORECASE)
 # Passages whose sentences are considered for an extractive answer.
 EVIDENCE_PASSAGES = 3
 MAX_SOURCES = 2
@@ -112,7 +116,8 @@ def confidence_of(snap: Snapshot, retrieval: Retrieval, evidence: Sequence[Evide
     building permits or climate change at 0.82-0.85 from this corpus's sentences
     on municipalities, where answerable questions nearly always share a word with
     their answer. Without one, ``no_shared_words_penalty`` is subtracted, so such
-    evidence must be clearly closer to pass.
+    evidence must be clearly closer to pass, unless the question asks whom to
+    contact and the evidence includes a contact card, which has no prose to share.
     """
     best = 0.0
     for item in evidence:
@@ -127,9 +132,20 @@ def confidence_of(snap: Snapshot, retrieval: Retrieval, evidence: Sequence[Evide
             if rows:
                 sims = snap.vectors[rows] @ retrieval.query_vectors.T
                 best = max(best, float(sims.max()))
-    if not shares_words(snap, retrieval, evidence):
+    if not shares_words(snap, retrieval, evidence) and not _asks_for_contact(
+            snap, retrieval, evidence):
         best -= no_shared_words_penalty
     return float(np.clip(best, 0.0, 1.0))
+
+
+def _asks_for_contact(snap: Snapshot, retrieval: Retrieval,
+                      evidence: Sequence[Evidence]) -> bool:
+    """Whether the question asks whom to call or contact and a contact document is
+    among the evidence: its card (a name, a title, phone numbers) shares no words
+    with "Kenelle voin soittaa?" or "Kehen otan yhteyttä?", however well it answers."""
+    if not any(CONTACT_WORDS.search(query.text) for query in retrieval.queries):
+        return False
+    return any(snap.metas[item.row].get("kind") == "contact" for item in evidence)
 
 
 def shares_words(snap: Snapshot, retrieval: Retrieval, evidence: Sequence[Evidence]) -> bool:

@@ -139,6 +139,18 @@ def test_evidence_sharing_no_word_with_the_question_must_be_clearly_closer(
     assert answer.refused and answer.language == lang and not answer.citations
 
 
+@pytest.mark.parametrize("question, lang", [("Kehen otan yhteyttä?", "fi"),
+                                            ("Kenelle voin soittaa ohjelmaan liittyvissä asioissa?",
+                                             "fi")])
+def test_asked_whom_to_call_the_contact_card_needs_no_shared_word(assistant: Assistant,
+                                                                  question: str,
+                                                                  lang: str) -> None:
+    # The card is a name, a title and numbers: no word of the question can be in it.
+    answer = assistant.ask(question)
+    assert not answer.refused and answer.language == lang
+    assert answer.citations[0].doc_id == "contact" and "+358" in answer.answer
+
+
 def test_evidence_sharing_a_word_keeps_its_similarity(assistant: Assistant) -> None:
     retrieval = assistant.retriever.search([Query("Vilka ansvarsområden har kontaktpersonen?")],
                                            "sv")
