@@ -37,7 +37,7 @@ from assistant.config import Settings
 from assistant.embeddings import Embedder, get_embedder
 from assistant.followup import formulations
 from assistant.language import detect_language, detector
-from assistant.overview import asks_for_overview, vision_entries
+from assistant.overview import VisionEntry, asks_for_overview, vision_entries
 from assistant.retrieval import Retrieval, Retriever, Snapshot, VisioRetriever, hits_to_documents
 from assistant.safety import looks_like_injection
 from assistant.store import IndexUnavailable, open_store
@@ -160,10 +160,12 @@ class Assistant:
             yield self._refusal(lang, started, notes=("instructions in the question ignored",))
             return
 
-        snap = self.snapshot()
-        if asks_for_overview(question, lang, snap) and vision_entries(snap, lang):
-            yield from self._overview(question, lang, snap, started)
-            return
+        if asks_for_overview(question, lang, self.snapshot):
+            snap = self.snapshot()
+            entries = vision_entries(snap, lang)
+            if entries:
+                yield from self._overview(question, lang, snap, entries, started)
+                return
 
         t_retrieval = time.perf_counter()
         retrieval = self.retriever.search(formulations(question, history, lang), lang,
@@ -202,10 +204,9 @@ class Assistant:
                      timings=timings, mode="extractive", confidence=confidence,
                      retrieved=retrieved, notes=notes)
 
-    def _overview(self, question: str, lang: str, snap: Snapshot,
+    def _overview(self, question: str, lang: str, snap: Snapshot, entries: Sequence[VisionEntry],
                   started: float) -> Iterator[str | Answer]:
         """Which visions there are: one cited line per vision document (see overview)."""
-        entries = vision_entries(snap, lang)
         query = self.embedder.embed_queries([question])[0]
         lines = [i18n.text(lang, "overview_intro", count=len(entries))]
         citations: list[Citation] = []

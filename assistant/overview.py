@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.i18n import PROGRAMME
@@ -49,13 +50,14 @@ class VisionEntry:
     chunk_row: int
 
 
-def asks_for_overview(question: str, lang: str, snap: Snapshot) -> bool:
+def asks_for_overview(question: str, lang: str, snapshot: Callable[[], Snapshot]) -> bool:
     """Whether the question asks which (or how many) visions there are.
 
     Naming one kind of municipality ("Vilka mål har visionen för små kommuner?")
     makes it a question about that vision, and naming anything else the corpus
     speaks of ("Mitä visiot sanovat digitalisaatiosta?") a question on that topic:
-    both are answered by retrieval as usual.
+    both are answered by retrieval as usual. ``snapshot`` is only called once the
+    question's own words make it a candidate, so other questions never wait for it.
     """
     text = " ".join(words(question))
     question_terms = set(terms(question, [lang]))
@@ -65,6 +67,7 @@ def asks_for_overview(question: str, lang: str, snap: Snapshot) -> bool:
              if (m := re.search(rf"\b{pattern}\b", text))]
     if not found:
         return False
+    snap = snapshot()
     ignored = set(terms(" ".join([*NAMES, *found]), LANGUAGES))
     # Names of a kind of municipality may come in the other language ("kranskommuner").
     if (set(terms(question, LANGUAGES)) - ignored) & _distinctive_title_terms(snap):

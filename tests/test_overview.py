@@ -48,7 +48,7 @@ def test_every_vision_is_listed_with_a_cited_verbatim_sentence(assistant: Assist
 def test_questions_about_a_topic_or_one_vision_are_not_overviews(assistant: Assistant,
                                                                  question: str,
                                                                  lang: str) -> None:
-    assert not asks_for_overview(question, lang, assistant.snapshot())
+    assert not asks_for_overview(question, lang, assistant.snapshot)
     answer = assistant.ask(question)
     assert "overview" not in answer.notes
     assert len({c.doc_id for c in answer.citations}) <= 2  # at most two sources, not six
