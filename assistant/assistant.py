@@ -1,63 +1,75 @@
 """The assistant: a question (and its conversation) in, a grounded Answer out.
 
-One object per process holds the heavy parts (embedding model, index
-snapshot) and is safe to share between concurrent requests. Every failure a
-user can cause or meet (empty or huge input, an unsupported language, a
-missing index, an unreachable language model) becomes a polite Answer in the
-user's language, never an exception.
+The path is one straight line: understand the message (``understanding``),
+retrieve passages (``retrieval``), score their units and choose what to quote
+(``evidence``), judge whether the evidence holds what was asked
+(``answerability``), and let the chosen answerer write the answer
+(``answerers``). Small talk, task requests and unsupported languages are
+answered before any search.
+
+One object per process holds the heavy parts (embedding model, index snapshot)
+and is safe to share between concurrent requests. Every failure a user can cause
+or meet (empty or huge input, an unsupported language, a missing index, an
+unreachable language model) becomes a polite Answer in the user's language,
+never an exception.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant import i18n, smalltalk
-from assistant.answering import (
-    Evidence,
-    check_citations,
-    citation_for,
-    compose_extractive,
-    confidence_of,
-    llm_chain,
-    llm_inputs,
-    select_sentences,
-    sentence_evidence,
-    stream_words,
-    with_contact_card,
-)
+from assistant import languages
+from assistant.answerability import confidence, judge, with_what_is_asked
+from assistant.answerers import Answerers, Context
+from assistant.answerers.compose import decline_text, retrieved_ids, stream_words, \
+    task_refusal_text
 from assistant.chunking import count_tokens
+from assistant.collection import CollectionInfo, load_collection
 from assistant.config import Settings
 from assistant.embeddings import Embedder, get_embedder
-from assistant.followup import formulations
+from assistant.evidence import score, select
 from assistant.language import detect_language, detector
-from assistant.overview import VisionEntry, asks_for_overview, vision_entries
-from assistant.retrieval import Retrieval, Retriever, Snapshot, VisioRetriever, hits_to_documents
-from assistant.safety import looks_like_injection
+from assistant.lexical import terms
+from assistant.retrieval import Retrieval, Retriever, Snapshot, VisioRetriever, \
+    hits_from_documents
 from assistant.store import IndexUnavailable, open_store
 from assistant.text import clean_text
-from assistant.types import LANGUAGES, Answer, Citation, WordingMatch
+from assistant.types import Answer, WordingMatch
+from assistant.understanding import Query, understand
 
 log = logging.getLogger(__name__)
 
 Message = Mapping[str, str]
 # Ranked documents reported with each answer (evaluation computes nDCG@10 on them).
 RETRIEVED_FOR_EVALUATION = 10
+#: Notes of answers that are about the input or the service, not the sources.
+NOTICES = ("empty_question", "question_too_long", "index_missing", "internal_error",
+           "unsupported_language")
 
 
 class Assistant:
-    """Shared by all requests of a process; see ``ask`` and ``ask_stream``."""
+    """Shared by all requests of a process; see ``ask`` and ``ask_stream``.
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    ``retriever``: any LangChain ``BaseRetriever`` whose documents carry the index's
+    metadata may replace the built-in hybrid search (the answer step is the same).
+    """
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 retriever: BaseRetriever | None = None) -> None:
         self.settings = settings
+        languages.configure(settings.language_codes,
+                            [settings.language_dir] if settings.language_dir else [])
         self.embedder = embedder or get_embedder(settings)
+        self.external_retriever = retriever
         self._retriever: Retriever | None = None
+        self.collection: CollectionInfo = load_collection(settings.corpus_dir)
+        self.answerers = Answerers(settings, self.context_terms)
 
     @classmethod
     def from_config(cls, settings: Settings | None = None) -> Assistant:
@@ -70,6 +82,13 @@ class Assistant:
         if self._retriever is None:
             self._retriever = Retriever(self.settings, open_store(self.settings), self.embedder)
         return self._retriever
+
+    @property
+    def context_terms(self) -> frozenset[str]:
+        """Words naming the collection itself (its names and descriptions), in every
+        language: part of many questions, never a topic of their own."""
+        texts = [*self.collection.names.values(), *self.collection.descriptions.values()]
+        return frozenset(terms(" ".join(texts), languages.codes()))
 
     def snapshot(self) -> Snapshot:
         return self.retriever.snapshot()
@@ -86,8 +105,9 @@ class Assistant:
         detector()
         count_tokens("warm-up")
         self.embedder.embed_queries(["warm-up"])
-        if self.settings.answer_mode == "llm":
-            llm_chain(self.settings)  # imports the OpenAI client (seconds); connects nowhere
+        warm = getattr(self.answerers.mode, "warm_up", None)
+        if warm is not None:
+            warm(self.settings)
         try:
             self.snapshot()
         except IndexUnavailable as exc:
@@ -131,192 +151,112 @@ class Assistant:
 
     def _answer(self, question: Any, history: Sequence[Message], ui_lang: str | None,
                 started: float) -> Iterator[str | Answer]:
-        question = clean_text(question if isinstance(question, str) else str(question or ""))
+        text = clean_text(question if isinstance(question, str) else str(question or ""))
         history = self._trim_history(history)
-        hint = _conversation_language(history) or (ui_lang if ui_lang in LANGUAGES else None)
-        if not any(ch.isalnum() for ch in question):  # nothing but spaces, marks, symbols
-            yield self._notice(hint or "sv", "empty_question", started)
-            return
-        small_talk = smalltalk.recognise(question)
-        if small_talk is not None:
-            lang, kind = small_talk
-            yield self._notice(lang, f"smalltalk_{kind}", started)
-            return
-        tokens = count_tokens(question)
+        hint = _conversation_language(history) or (ui_lang if ui_lang in languages.registry()
+                                                   else None)
+        tokens = count_tokens(text)
         if tokens > self.settings.max_question_tokens:
-            guess = detect_language(question[:2000], hint=hint)
-            lang = guess.lang if guess.supported else (hint or "sv")
+            guess = detect_language(text[:2000], hint=hint)
+            lang = guess.lang if guess.supported else (hint or languages.registry().default.code)
             yield self._notice(lang, "question_too_long", started, tokens=tokens,
                                limit=self.settings.max_question_tokens)
             return
-        guess = detect_language(question, hint=hint)
-        if guess.lang is not None and not guess.supported:
-            yield Answer(answer=i18n.UNSUPPORTED_LANGUAGE, language=guess.lang, refused=True,
-                         timings={"total": time.perf_counter() - started},
-                         mode=self.settings.answer_mode, notes=("unsupported language",))
+        query = understand(text, history, hint=hint)
+        if query.intent != "question":
+            yield self._before_search(query, started)
             return
-        lang = guess.lang or hint or "sv"
-        if looks_like_injection(question):
-            yield self._refusal(lang, started, notes=("instructions in the question ignored",))
+        library = self.snapshot()
+        answerer = self.answerers.choose(query, library)
+        context = Context(query=query, settings=self.settings, library=library,
+                          collection=self.collection, embedder=self.embedder, started=started)
+        if not answerer.needs_retrieval:
+            yield from answerer.answer(context)
             return
+        context = self._examine(context)
+        verdict = context.verdict
+        assert verdict is not None
+        if verdict.outcome == "decline":
+            yield from self._decline(context)
+            return
+        yield from answerer.answer(context)
 
-        if asks_for_overview(question, lang, self.snapshot):
-            snap = self.snapshot()
-            entries = vision_entries(snap, lang)
-            if entries:
-                yield from self._overview(question, lang, snap, entries, started)
-                return
+    def _examine(self, context: Context) -> Context:
+        """Retrieve, score, choose the units to quote and judge answerability."""
+        t0 = time.perf_counter()
+        query = context.query
+        retrieval = self._retrieve(query, context.library)
+        scored = score(retrieval, self.context_terms)
+        selection = select(scored, asks=query.asks,
+                           max_units=self.settings.max_answer_sentences,
+                           max_tokens=self.settings.max_answer_tokens)
+        selection = with_what_is_asked(selection, scored, query)
+        relevance = confidence(scored, self.settings, query.wants)
+        verdict = judge(query, scored, selection, relevance, self.settings)
+        timings = {"retrieval": time.perf_counter() - t0}
+        return Context(query=query, settings=self.settings, library=context.library,
+                       collection=self.collection, embedder=self.embedder,
+                       started=context.started, retrieval=retrieval, scored=scored,
+                       selection=selection, verdict=verdict,
+                       retrieved=retrieved_ids(retrieval.hits), timings=timings)
 
-        t_retrieval = time.perf_counter()
-        retrieval = self.retriever.search(formulations(question, history, lang), lang,
-                                          k=max(self.settings.top_k, RETRIEVED_FOR_EVALUATION))
-        snap = retrieval.snapshot
-        evidence = sentence_evidence(snap, retrieval)
-        confidence = confidence_of(snap, retrieval, evidence,
-                                   self.settings.cross_lingual_allowance,
-                                   self.settings.no_shared_words_penalty)
-        timings = {"retrieval": time.perf_counter() - t_retrieval}
-        retrieved = _doc_order(snap, retrieval)
-        if confidence < self.settings.refusal_threshold:
-            yield self._refusal(lang, started, confidence=confidence, retrieved=retrieved,
-                                timings=timings)
-            return
-        if self.settings.answer_mode == "llm":
-            yield from self._generate(question, lang, snap, retrieval, evidence, confidence,
-                                      retrieved, timings, started)
-            return
-        yield from self._extract(lang, snap, retrieval, evidence, confidence, retrieved,
-                                 timings, started)
+    def _retrieve(self, query: Query, library: Snapshot) -> Retrieval:
+        k = max(self.settings.top_k, RETRIEVED_FOR_EVALUATION)
+        if self.external_retriever is None:
+            return self.retriever.search(query.formulations, query.lang, k=k)
+        documents = self.external_retriever.invoke(query.formulations[-1].text)
+        hits = hits_from_documents(documents, self.embedder, library)
+        vectors = self.embedder.embed_queries([f.text for f in query.formulations])
+        query_terms = tuple(tuple(terms(f.text, [query.lang])) for f in query.formulations)
+        return Retrieval(query.formulations, query.lang, vectors, query_terms, tuple(hits[:k]),
+                         library)
 
-    def _extract(self, lang: str, snap: Snapshot, retrieval: Retrieval,
-                 evidence: Sequence[Evidence], confidence: float, retrieved: tuple[str, ...],
-                 timings: dict[str, float], started: float,
-                 notes: tuple[str, ...] = ()) -> Iterator[str | Answer]:
-        chosen = select_sentences(snap, evidence, self.settings.max_answer_sentences,
-                                  self.settings.max_answer_tokens)
-        retrieval, chosen = with_contact_card(snap, retrieval, chosen)
-        text, citations = compose_extractive(snap, retrieval, chosen, lang)
-        if notes:
-            text = "\n\n".join([*notes, text])
+    def _decline(self, context: Context) -> Iterator[str | Answer]:
+        """Say what the sources lack (and what they do say on the topic), in frames."""
+        verdict = context.verdict
+        assert verdict is not None
+        lang = context.query.lang
+        text, citations = decline_text(verdict, lang, self.collection, context.library,
+                                       context.selection, self.settings.refusal_threshold)
         yield from stream_words(text)
-        timings["total"] = time.perf_counter() - started
-        yield Answer(answer=text, language=lang, refused=False, citations=tuple(citations),
-                     timings=timings, mode="extractive", confidence=confidence,
-                     retrieved=retrieved, notes=notes)
+        hits = context.retrieval.hits if context.retrieval else ()
+        yield Answer(answer=text, language=lang, refused=True, citations=tuple(citations),
+                     timings=context.elapsed(), mode=self.settings.answer_mode,
+                     confidence=verdict.confidence, retrieved=retrieved_ids(hits, citations),
+                     notes=(verdict.reason,), missing=verdict.missing)
 
-    def _overview(self, question: str, lang: str, snap: Snapshot, entries: Sequence[VisionEntry],
-                  started: float) -> Iterator[str | Answer]:
-        """Which visions there are: one cited line per vision document (see overview)."""
-        query = self.embedder.embed_queries([question])[0]
-        lines = [i18n.text(lang, "overview_intro", count=len(entries))]
-        citations: list[Citation] = []
-        for n, entry in enumerate(entries, start=1):
-            meta = snap.metas[entry.sentence_row]
-            lines.append(f"– {meta['section']} – ”{snap.texts[entry.sentence_row]}” [{n}]")
-            similarity = float(snap.vectors[entry.sentence_row] @ query)
-            quoted = Evidence(entry.sentence_row, n - 1, similarity, similarity)
-            citations.append(citation_for(snap, entry.chunk_row, n, similarity, [quoted]))
-        text = "\n".join(lines)
-        yield from stream_words(text)
-        yield Answer(answer=text, language=lang, refused=False, citations=tuple(citations),
-                     timings={"total": time.perf_counter() - started},
-                     mode="extractive",  # in llm mode too: the list needs no model
-                     confidence=max(c.score for c in citations),
-                     retrieved=tuple(e.doc_id for e in entries), notes=("overview",))
-
-    def _generate(self, question: str, lang: str, snap: Snapshot, retrieval: Retrieval,
-                  evidence: Sequence[Evidence], confidence: float, retrieved: tuple[str, ...],
-                  timings: dict[str, float], started: float) -> Iterator[str | Answer]:
-        documents = hits_to_documents(snap, retrieval.hits[:self.settings.top_k])
-        pieces: list[str] = []
-        t_llm = time.perf_counter()
-        try:
-            for piece in self._llm_pieces(llm_inputs(question, documents, lang)):
-                pieces.append(piece)
-                yield piece
-        except Exception as exc:  # unreachable, timeout, bad response: fall back to quotes
-            log.warning("LLM backend failed (%s); answering extractively", exc)
-            timings["llm"] = time.perf_counter() - t_llm
-            yield from self._extract(lang, snap, retrieval, evidence, confidence, retrieved,
-                                     timings, started,
-                                     notes=(i18n.text(lang, "llm_fallback"),))
-            return
-        timings["llm"] = time.perf_counter() - t_llm
-        text, cited = check_citations("".join(pieces), len(documents))
-        citations: list[Citation] = [
-            citation_for(snap, retrieval.hits[n - 1].row, n, retrieval.hits[n - 1].score)
-            for n in cited
-        ]
-        notes: tuple[str, ...] = ()
-        if not cited:
-            notes = (i18n.text(lang, "llm_no_citation"),)
-            text = f"{text}\n\n{notes[0]}"
-        timings["total"] = time.perf_counter() - started
-        yield Answer(answer=text, language=lang, refused=False, citations=tuple(citations),
-                     timings=timings, mode="llm", confidence=confidence, retrieved=retrieved,
-                     notes=notes)
-
-    def _llm_pieces(self, inputs: dict[str, str]) -> Iterator[str]:
-        """The model's answer as it streams; TimeoutError once ``llm_timeout`` has passed.
-
-        The HTTP timeout alone bounds each read, not the answer: an endpoint that
-        accepts and then sends keep-alives but no tokens held a request forever
-        (tests/test_faults.py). So the stream is read in a helper thread with its
-        own HTTP client, and closing that client ends a read stuck at any point.
-        """
-        import httpx
-
-        timeout = self.settings.llm_timeout
-        deadline = time.monotonic() + timeout
-        http = httpx.Client(timeout=timeout)
-        chain = llm_chain(self.settings, http_client=http)
-        events: queue.Queue[tuple[str, Any]] = queue.Queue()
-
-        def read() -> None:
-            try:
-                for chunk in chain.stream(inputs):
-                    if isinstance(chunk.content, str) and chunk.content:
-                        events.put(("piece", chunk.content))
-            except BaseException as exc:  # handed over to the asking thread
-                events.put(("error", exc))
-            else:
-                events.put(("end", None))
-
-        threading.Thread(target=read, name="llm-stream", daemon=True).start()
-        try:
-            while True:
-                try:
-                    kind, value = events.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    raise TimeoutError(f"no complete answer within {timeout:g} s") from None
-                if kind == "end":
-                    return
-                if kind == "error":
-                    raise value
-                yield value
-        finally:
-            http.close()
-
-    def _refusal(self, lang: str, started: float, *, confidence: float = 0.0,
-                 retrieved: tuple[str, ...] = (), timings: dict[str, float] | None = None,
-                 notes: tuple[str, ...] = ()) -> Answer:
-        timings = dict(timings or {})
-        timings["total"] = time.perf_counter() - started
-        return Answer(answer=i18n.text(lang, "refusal"), language=lang, refused=True,
-                      timings=timings, mode=self.settings.answer_mode, confidence=confidence,
-                      retrieved=retrieved, notes=notes)
+    def _before_search(self, query: Query, started: float) -> Answer:
+        """Answers that need no search: small talk, empty input, other languages, tasks."""
+        if query.intent == "smalltalk":
+            return self._notice(query.lang, f"smalltalk_{query.detail}", started)
+        if query.intent == "empty":
+            return self._notice(query.lang, "empty_question", started)
+        if query.intent == "unsupported":
+            text = "\n".join(
+                language.text("unsupported_language", languages=language.join(
+                    [language.name_of(code) for code in languages.codes()]))
+                for language in languages.registry())
+            return Answer(answer=text, language=query.detail, refused=True,
+                          timings={"total": time.perf_counter() - started},
+                          mode=self.settings.answer_mode, notes=("unsupported language",))
+        return Answer(answer=task_refusal_text(query.lang, self.collection),
+                      language=query.lang, refused=True,
+                      timings={"total": time.perf_counter() - started},
+                      mode=self.settings.answer_mode, notes=(f"task request: {query.detail}",))
 
     def _notice(self, lang: str, key: str, started: float, notes: tuple[str, ...] = (),
                 **values: object) -> Answer:
-        return Answer(answer=i18n.text(lang, key, **values), language=lang, refused=True,
-                      timings={"total": time.perf_counter() - started},
+        return Answer(answer=languages.get(lang).text(key, **values), language=lang,
+                      refused=True, timings={"total": time.perf_counter() - started},
                       mode=self.settings.answer_mode, notes=(key, *notes))
 
     def _trim_history(self, history: Sequence[Message]) -> list[dict[str, str]]:
         """Keep the last turns, within the history token budget; drop malformed messages."""
         kept: list[dict[str, str]] = []
         budget = self.settings.max_history_tokens
-        for message in reversed(list(history or ())[-self.settings.max_history_turns * 2:]):
+        turns = self.settings.max_history_turns * 2
+        recent = list(history or ())[-turns:] if turns else []
+        for message in reversed(recent):
             if not isinstance(message, Mapping):
                 continue
             role, content = message.get("role"), message.get("content")
@@ -335,19 +275,21 @@ class Assistant:
                      limit: int = 20) -> list[WordingMatch]:
         from assistant.wording import find_wording
 
-        return find_wording(self.retriever, clean_text(phrase), lang=lang, limit=limit)
+        return find_wording(self.snapshot(), self.embedder, clean_text(phrase), lang=lang,
+                            limit=limit)
 
 
 def _notice_language(question: Any, ui_lang: str | None) -> str:
     """The language of a failure notice: the question's, as for answers (the interface
     language breaks ties), so a Finnish question never gets a Swedish apology."""
-    hint = ui_lang if ui_lang in LANGUAGES else None
+    registry = languages.registry()
+    hint = ui_lang if ui_lang in registry else None
     try:
         guess = detect_language(clean_text(question) if isinstance(question, str) else "",
                                 hint=hint)
     except Exception:  # telling the failure matters more than its language
-        return hint or "sv"
-    return guess.lang if guess.supported and guess.lang else (hint or "sv")
+        return hint or registry.default.code
+    return guess.lang if guess.supported and guess.lang else (hint or registry.default.code)
 
 
 def _conversation_language(history: Sequence[Message]) -> str | None:
@@ -358,8 +300,3 @@ def _conversation_language(history: Sequence[Message]) -> str | None:
             if guess.supported:
                 return guess.lang
     return None
-
-
-def _doc_order(snap: Snapshot, retrieval: Retrieval) -> tuple[str, ...]:
-    """Retrieved document ids in rank order, each once."""
-    return tuple(dict.fromkeys(str(snap.metas[h.row]["doc_id"]) for h in retrieval.hits))

@@ -1,4 +1,5 @@
-"""Lexical matching for Swedish and Finnish: word forms, stop words, BM25.
+"""Lexical matching: word forms, stop words, BM25 (each language's words and stemmer
+come from its resource file, see ``assistant.languages``).
 
 Why stemming: Finnish and Swedish inflect heavily ("kunnat", "kuntien",
 "kunnissa"; "kommun", "kommunerna"), so exact word matching misses most
@@ -22,33 +23,18 @@ from functools import lru_cache
 import numpy as np
 import snowballstemmer
 
+from assistant import languages
+
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
 #: A query stem at least this long also matches the terms it is the beginning of.
 MIN_PREFIX_STEM = 5
 
-STOPWORDS: dict[str, frozenset[str]] = {
-    "sv": frozenset("""
-        och i att det som en på är av för med till den har de inte om ett han men var
-        jag sig från vi så kan man när år säga hon under också efter eller nu sin där
-        vid mot ska skulle kommer ut får finns vara hur vad vem vilka vilken vilket varför
-        sina sitt blir bli blev även dessa detta denna här då alla andra mer mycket
-        du ni dig er min mitt mina oss vår våra era ert eller samt enligt ju bara
-        någon något några hos inom utan över mellan sådan sådana berätta säger sägs
-        """.split()),
-    "fi": frozenset("""
-        ja on ei se että oli ovat olla ole kuin mutta tai jos niin kun myös vain sekä
-        mikä mitä miten miksi kuka ketkä missä mistä mihin milloin mikään minkä millainen
-        millä mille minä sinä hän me te he tämä tuo nämä ne sen sitä siitä siihen niiden
-        heidän meidän teidän minun sinun olen olet olemme onko eikö voi voiko
-        kanssa mukaan kertoa kerro sanoo sanotaan entä entäs noin jo vielä sitten
-        """.split()),
-}
 _STEMMERS_LOCK = threading.Lock()
 
 
-@lru_cache(maxsize=4)
-def _stemmer(lang: str) -> snowballstemmer.stemmer:
-    return snowballstemmer.stemmer({"sv": "swedish", "fi": "finnish"}.get(lang, "swedish"))
+@lru_cache(maxsize=16)
+def _stemmer(algorithm: str) -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer(algorithm)
 
 
 def _fold(text: str) -> str:
@@ -60,18 +46,19 @@ def words(text: str) -> list[str]:
     return _WORD.findall(_fold(text))
 
 
-def terms(text: str, languages: Iterable[str]) -> list[str]:
-    """Index/query terms: stems in each given language, plus leading parts of long words."""
-    langs = tuple(dict.fromkeys(languages))
-    stop = frozenset().union(*(STOPWORDS.get(lang, frozenset()) for lang in langs))
+def terms(text: str, codes: Iterable[str]) -> list[str]:
+    """Index/query terms: the words' stems in each given language, stop words left out."""
+    langs = [languages.get(code) for code in dict.fromkeys(codes)]
+    stop = frozenset().union(*(lang.stop for lang in langs))
+    algorithms = tuple(dict.fromkeys(lang.snowball for lang in langs))
     out: list[str] = []
     for word in words(text):
         if word in stop or (len(word) < 2 and not word.isdigit()):
             continue
         stems = set()
         with _STEMMERS_LOCK:  # snowball stemmer objects are not thread-safe
-            for lang in langs:
-                stems.add(_stemmer(lang).stemWord(word))
+            for algorithm in algorithms:
+                stems.add(_stemmer(algorithm).stemWord(word))
         out.extend(sorted(stems))
     return out
 

@@ -1,65 +1,122 @@
 """Hybrid retrieval: dense (e5 vectors in Chroma) + lexical (BM25), fused by rank.
 
-The served index generation is read once into a :class:`Snapshot` (texts,
-metadata, vectors, a BM25 table); it is shared by all requests and replaced
-when a new generation is published. Dense search goes to Chroma, both over
-chunks and over sentences (a precise sentence hit lifts its chunk); the
-lexical list comes from BM25 over stemmed terms. The lists are fused with
-reciprocal rank fusion, then each passage is shown once: in the asker's
-language when the index has it in that language, else in its original.
+The served index generation is read once into a :class:`Snapshot`: every passage
+and unit as a typed object (:class:`~assistant.types.Passage`,
+:class:`~assistant.types.Unit`) with its vector and terms, a BM25 table, and the
+lookups the answer step needs (a document's units, a unit's counterpart in
+another language, whether a word occurs anywhere). It is shared by all requests
+and replaced when a new generation is published.
+
+Dense search goes to Chroma, over chunks and over sentences (a precise sentence
+hit lifts its chunk); the lexical list comes from BM25 over stemmed terms. The
+lists are fused with reciprocal rank fusion, then each passage is shown once:
+in the asker's language when the index has the document in that language.
+
+What leaves this module is a :class:`Retrieval` of :class:`~assistant.types.Hit`
+objects, never row numbers; any LangChain retriever whose documents carry the
+index's metadata can produce the same (:func:`hits_from_documents`).
 """
 
 from __future__ import annotations
 
+import bisect
+import difflib
+import itertools
 import json
 import logging
+import re
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from chromadb.api.models.Collection import Collection
-from langchain_chroma import Chroma
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from assistant import languages
+from assistant.chunking import split_sentences
 from assistant.config import Settings
-from assistant.embeddings import E5Embeddings, Embedder
-from assistant.lexical import BM25, terms
+from assistant.embeddings import Embedder
+from assistant.lexical import BM25, terms, words
 from assistant.store import Generation, IndexStore, IndexUnavailable
-from assistant.types import LANGUAGES
+from assistant.types import DEFAULT_KIND, Hit, Passage, Source, Unit
 
 PAGE = 2000
+#: A name this long with a typo ("Kuntalitto") still counts as mentioned when a word of
+#: the index is this similar to it (difflib ratio).
+MIN_FUZZY_CHARS = 6
+FUZZY_CUTOFF = 0.85
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Snapshot:
-    """Everything in one index generation, held in memory for fast lookups."""
+@dataclass(frozen=True)
+class Formulation:
+    """One way of putting the question to the index, with its weight in the fusion
+    (a follow-up is searched alone and joined to the previous question; a question of
+    several parts also part by part)."""
 
-    generation: str
-    ids: list[str]
-    texts: list[str]
-    metas: list[dict[str, Any]]
-    vectors: np.ndarray
-    terms: list[list[str]]
-    by_id: dict[str, int]
-    chunk_rows: list[int]
-    bm25: BM25
-    sentences_in_chunk: dict[int, list[int]]
-    chunks_in_section: dict[tuple[str, str, int], list[int]]
-    sentence_at: dict[tuple[str, str, int, int], int]
-    languages_of_doc: dict[str, set[str]]
-    store: Chroma | None = None  # LangChain's view of the collection, for chains built on it
-    collection: Collection | None = None  # searched directly: see Retriever._dense
+    text: str
+    weight: float = 1.0
+    role: str = "question"  # question | joined (with the previous question) | part
+
+
+# --- the served index in memory ------------------------------------------------------------
+
+class Snapshot:
+    """One index generation, held in memory as typed passages and units.
+
+    It is also the *library* the answer step consults beyond the retrieved
+    passages: the units of a document or section in order, counterparts across
+    languages, the documents there are, and whether a word occurs anywhere.
+    """
+
+    def __init__(self, generation: str, passages: Sequence[Passage], units: Sequence[Unit],
+                 collection: Collection | None = None) -> None:
+        self.generation = generation
+        self.collection = collection
+        # Things derived from the snapshot by other modules (it never changes once loaded).
+        self.cache: dict[str, Any] = {}
+        self.passages: tuple[Passage, ...] = tuple(passages)
+        self.units: tuple[Unit, ...] = tuple(units)
+        self.passage_by_id = {p.id: p for p in self.passages}
+        self.unit_by_id = {u.id: u for u in self.units}
+        self.unit_row = {u.id: row for row, u in enumerate(self.units)}
+        self.unit_vectors = (np.vstack([u.vector for u in self.units]) if self.units
+                             else np.zeros((0, 1), dtype=np.float32))
+        self.passage_terms = [_passage_terms(p) for p in self.passages]
+        self.bm25 = BM25(self.passage_terms)
+        self.sources: dict[str, Source] = {}
+        units_of: dict[str, list[Unit]] = defaultdict(list)
+        for unit in self.units:
+            self.sources.setdefault(unit.source.key, unit.source)
+            units_of[unit.source.key].append(unit)
+        for passage in self.passages:
+            self.sources.setdefault(passage.source.key, passage.source)
+        self._units_of = {k: tuple(sorted(v, key=lambda u: u.char_start))
+                          for k, v in units_of.items()}
+        self._position = {(u.source.doc_id, u.source.lang, u.section_index, u.index_in_section): u
+                          for u in self.units}
+        self._passages_of_doc: dict[tuple[str, str], list[Passage]] = defaultdict(list)
+        for passage in self.passages:
+            self._passages_of_doc[(passage.source.doc_id, passage.source.lang)].append(passage)
+        self._languages_of_doc: dict[str, set[str]] = defaultdict(set)
+        for source in self.sources.values():
+            self._languages_of_doc[source.doc_id].add(source.lang)
+        self._words = sorted({w for u in self.units for w in words(u.text)}
+                             | {w for s in self.sources.values() for w in words(s.title)})
+        self._words_by_start: dict[str, list[str]] = defaultdict(list)
+        for w in self._words:
+            self._words_by_start[w[:2]].append(w)
 
     @classmethod
-    def load(cls, generation: Generation, embedder: Embedder) -> Snapshot:
+    def load(cls, generation: Generation) -> Snapshot:
+        """Read every record of a generation (texts, metadata, vectors)."""
         ids: list[str] = []
         texts: list[str] = []
         metas: list[dict[str, Any]] = []
@@ -78,85 +135,185 @@ class Snapshot:
         if not ids:
             raise IndexUnavailable("The index is empty. Run `visio index build`.")
         matrix = np.vstack(vectors)
-        record_terms = [terms(_lexical_text(m, t), [str(m["lang"])])
-                        for t, m in zip(texts, metas, strict=True)]
-        chunk_rows = [i for i, m in enumerate(metas) if m["unit"] == "chunk"]
-        sentences_in_chunk: dict[int, list[int]] = defaultdict(list)
-        chunks_in_section: dict[tuple[str, str, int], list[int]] = defaultdict(list)
-        sentence_at: dict[tuple[str, str, int, int], int] = {}
-        languages_of_doc: dict[str, set[str]] = defaultdict(set)
-        chunk_spans: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
-        for row in chunk_rows:
-            m = metas[row]
-            chunks_in_section[(m["doc_id"], m["lang"], int(m["section_index"]))].append(row)
-            chunk_spans[m["doc_key"]].append((int(m["char_start"]), int(m["char_end"]), row))
-            languages_of_doc[m["doc_id"]].add(m["lang"])
-        for row, m in enumerate(metas):
-            if m["unit"] != "sentence":
+        passages, units = records_to_objects(ids, texts, metas, matrix)
+        return cls(generation.name, passages, units, generation.collection)
+
+    # -- the library ----------------------------------------------------------------------
+    def documents(self, lang: str | None = None) -> list[Source]:
+        """Every document of the index (in ``lang`` only, when given), by id."""
+        return sorted((s for s in self.sources.values() if lang is None or s.lang == lang),
+                      key=lambda s: (s.doc_id, s.lang))
+
+    def languages_of(self, doc_id: str) -> set[str]:
+        return set(self._languages_of_doc.get(doc_id, ()))
+
+    def units_of(self, source: Source | str) -> tuple[Unit, ...]:
+        """A document's units in reading order."""
+        key = source.key if isinstance(source, Source) else source
+        return self._units_of.get(key, ())
+
+    def section_units(self, unit: Unit) -> tuple[Unit, ...]:
+        return tuple(u for u in self.units_of(unit.source)
+                     if u.section_index == unit.section_index)
+
+    def group_units(self, unit: Unit) -> tuple[Unit, ...]:
+        """The list a list item belongs to (or the unit's paragraph), in order."""
+        return tuple(u for u in self.units_of(unit.source) if u.group == unit.group)
+
+    def block_units(self, unit: Unit) -> tuple[Unit, ...]:
+        return tuple(u for u in self.units_of(unit.source) if u.block == unit.block)
+
+    def neighbour(self, unit: Unit, step: int) -> Unit | None:
+        """The unit ``step`` places before or after ``unit`` in its document."""
+        units = self.units_of(unit.source)
+        index = next((i for i, u in enumerate(units) if u.id == unit.id), None)
+        if index is None or not 0 <= index + step < len(units):
+            return None
+        return units[index + step]
+
+    def passage_of(self, unit: Unit) -> Passage | None:
+        return self.passage_by_id.get(unit.passage_id)
+
+    def passages_of(self, doc_id: str, lang: str) -> list[Passage]:
+        return list(self._passages_of_doc.get((doc_id, lang), ()))
+
+    def aligned_twin(self, unit: Unit, lang: str) -> Unit | None:
+        """The unit at the same place of the same document in ``lang``, when one of the two
+        documents declares itself a sentence-aligned translation of the other."""
+        if lang == unit.source.lang:
+            return None
+        twin = self._position.get((unit.source.doc_id, lang, unit.section_index,
+                                   unit.index_in_section))
+        if twin is None:
+            return None
+        return twin if unit.source.aligned or twin.source.aligned else None
+
+    def closest(self, unit: Unit, lang: str) -> tuple[Unit, float] | None:
+        """The unit in ``lang`` closest in meaning, preferring the same document."""
+        rows = [self.unit_row[u.id] for u in self.units
+                if u.source.lang == lang and u.source.doc_id == unit.source.doc_id]
+        if not rows:
+            rows = [row for row, u in enumerate(self.units) if u.source.lang == lang]
+        if not rows or unit.vector is None:
+            return None
+        sims = self.unit_vectors[rows] @ unit.vector
+        best = int(np.argmax(sims))
+        return self.units[rows[best]], float(sims[best])
+
+    def mentions(self, name: str) -> bool:
+        """Whether a name (or number) occurs in any text or title of the index, inflected
+        or compounded ("Lappalaisen" → "Lappalainen", "Pohjoismaihin" → "pohjoismainen").
+
+        A hyphenated or multi-word name is mentioned when its capitalised parts are
+        ("FN-dokument": "FN"); a number must occur as such.
+        """
+        parts = [p for p in re.split(r"[\s\-–]+", name) if p]
+        named = [p for p in parts if p[:1].isupper() or any(ch.isdigit() for ch in p)] or parts
+        return all(self._knows(w) for part in named for w in words(part)
+                   if len(w) > 1 or w.isdigit())
+
+    def _knows(self, word: str) -> bool:
+        if word.isdigit():
+            index = bisect.bisect_left(self._words, word)
+            return index < len(self._words) and self._words[index] == word
+        candidates = {word, *terms(word, languages.codes())}
+        if len(word) > 6:
+            candidates.add(word[:max(5, len(word) - 5)])
+        for prefix in candidates:
+            if len(prefix) < min(3, len(word)):
                 continue
-            key = (m["doc_id"], m["lang"], int(m["section_index"]), int(m["index_in_section"]))
-            sentence_at[key] = row
-            start, end = int(m["char_start"]), int(m["char_end"])
-            for c_start, c_end, c_row in chunk_spans[m["doc_key"]]:
-                if c_start <= start and end <= c_end:
-                    sentences_in_chunk[c_row].append(row)
-        for rows in sentences_in_chunk.values():
-            rows.sort(key=lambda r: int(metas[r]["char_start"]))
-        for rows in chunks_in_section.values():
-            rows.sort(key=lambda r: int(metas[r]["char_start"]))
-        store = Chroma(client=generation.client, collection_name=generation.collection.name,
-                       embedding_function=E5Embeddings(embedder))
-        return cls(
-            generation=generation.name, ids=ids, texts=texts, metas=metas, vectors=matrix,
-            terms=record_terms, by_id={rid: i for i, rid in enumerate(ids)},
-            chunk_rows=chunk_rows, bm25=BM25([record_terms[r] for r in chunk_rows]),
-            sentences_in_chunk=dict(sentences_in_chunk),
-            chunks_in_section=dict(chunks_in_section), sentence_at=sentence_at,
-            languages_of_doc=dict(languages_of_doc), store=store,
-            collection=generation.collection,
-        )
+            index = bisect.bisect_left(self._words, prefix)
+            if index < len(self._words) and self._words[index].startswith(prefix):
+                return True
+        return len(word) >= MIN_FUZZY_CHARS and bool(difflib.get_close_matches(
+            word, self._words_by_start.get(word[:2], ()), n=1, cutoff=FUZZY_CUTOFF))
 
-    def sentence_spans(self, chunk_row: int) -> list[tuple[int, int]]:
-        return [tuple(s) for s in json.loads(self.metas[chunk_row]["sentences"])]
+    def vectors(self, units: Sequence[Unit]) -> np.ndarray:
+        return self.unit_vectors[[self.unit_row[u.id] for u in units]]
 
 
-def _lexical_text(meta: dict[str, Any], text: str) -> str:
+def records_to_objects(ids: Sequence[str], texts: Sequence[str],
+                       metas: Sequence[dict[str, Any]],
+                       vectors: np.ndarray) -> tuple[list[Passage], list[Unit]]:
+    """The index's records as typed passages (chunks) and units (sentences)."""
+    sources: dict[str, Source] = {}
+    units: list[Unit] = []
+    chunk_rows: list[int] = []
+    for row, meta in enumerate(metas):
+        source = sources.get(str(meta["doc_key"]))
+        if source is None:
+            source = sources[str(meta["doc_key"])] = source_of(meta)
+        if meta["unit"] == "chunk":
+            chunk_rows.append(row)
+            continue
+        unit = Unit(
+            id=str(ids[row]), source=source, text=texts[row],
+            char_start=int(meta["char_start"]), char_end=int(meta["char_end"]),
+            section=str(meta.get("section", "")), section_index=int(meta["section_index"]),
+            index_in_section=int(meta["index_in_section"]), ordinal=int(meta["ordinal"]),
+            form=str(meta.get("form", "sentence")), block=int(meta.get("block", -1)),
+            group=int(meta.get("group", meta.get("block", -1))),
+            passage_id=str(meta.get("chunk_id", "")),
+            terms=tuple(terms(texts[row], [source.lang])), vector=vectors[row])
+        units.append(unit)
+    units_of_document: dict[str, list[Unit]] = defaultdict(list)
+    for unit in units:
+        units_of_document[unit.source.key].append(unit)
+    starts: dict[str, list[int]] = {}
+    for key, members in units_of_document.items():
+        members.sort(key=lambda u: u.char_start)
+        starts[key] = [u.char_start for u in members]
+    passages = []
+    for row in chunk_rows:
+        meta = metas[row]
+        key = str(meta["doc_key"])
+        start, end = int(meta["char_start"]), int(meta["char_end"])
+        # Every unit inside the chunk's span: chunks overlap, a unit belongs to each.
+        first = bisect.bisect_left(starts.get(key, []), start)
+        members = [u for u in itertools.takewhile(lambda u: u.char_start < end,
+                                                  units_of_document[key][first:])
+                   if u.char_end <= end]
+        passages.append(Passage(
+            id=str(ids[row]), source=sources[str(meta["doc_key"])],
+            section=str(meta.get("section", "")), section_index=int(meta["section_index"]),
+            text=texts[row], char_start=int(meta["char_start"]), char_end=int(meta["char_end"]),
+            units=tuple(members), vector=vectors[row]))
+    return passages, units
+
+
+def source_of(meta: dict[str, Any]) -> Source:
+    return Source(doc_id=str(meta["doc_id"]), lang=str(meta["lang"]),
+                  title=str(meta.get("title", "")), kind=str(meta.get("kind") or DEFAULT_KIND),
+                  source_url=str(meta.get("source_url", "")),
+                  translation=bool(meta.get("translation", False)),
+                  official=bool(meta.get("official", True)),
+                  aligned=bool(meta.get("aligned", False)))
+
+
+def _passage_terms(passage: Passage) -> list[str]:
     """Lexical search also sees the title and section, as the embeddings do."""
-    return f"{meta.get('title', '')} {meta.get('section', '')} {text}"
+    return terms(f"{passage.source.title} {passage.section} {passage.text}",
+                 [passage.source.lang])
 
 
-@dataclass
-class Hit:
-    """A retrieved chunk with the evidence that ranked it."""
-
-    row: int
-    score: float
-    dense: float = 0.0
-    lexical: float = 0.0
-    sentence: float = 0.0
-    via: list[str] = field(default_factory=list)
-    # Chunks in the other language that were found and replaced by this one.
-    origins: list[int] = field(default_factory=list)
-
+# --- search ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Query:
-    """One formulation of what is asked, with its weight in the fusion."""
-
-    text: str
-    weight: float = 1.0
-
-
-@dataclass
 class Retrieval:
-    queries: list[Query]
+    """Ranked passages for one question, with what the answer step scores units by."""
+
+    formulations: tuple[Formulation, ...]
     lang: str | None
-    query_vectors: np.ndarray  # one row per query
-    query_terms: list[list[str]]
-    hits: list[Hit]
-    # The snapshot the hits' rows index into: use it, not a fresh ``snapshot()``, which
-    # may already be a newer generation whose rows mean other records.
-    snapshot: Snapshot
+    query_vectors: np.ndarray  # one row per formulation
+    query_terms: tuple[tuple[str, ...], ...]
+    hits: tuple[Hit, ...]
+    # The snapshot the hits come from: use it, not a fresh one, which may already be a
+    # newer generation.
+    library: Snapshot | None = field(default=None, repr=False)
+
+    @property
+    def question_terms(self) -> tuple[str, ...]:
+        return self.query_terms[0] if self.query_terms else ()
 
 
 class Retriever:
@@ -179,7 +336,7 @@ class Retriever:
             if self._snapshot is None or self._snapshot.generation != live_name:
                 generation = self.store.live()
                 try:
-                    self._snapshot = Snapshot.load(generation, self.embedder)
+                    self._snapshot = Snapshot.load(generation)
                 except IndexUnavailable:
                     raise
                 except Exception as exc:  # damaged records: the remedy is a rebuild
@@ -189,28 +346,29 @@ class Retriever:
                     ) from exc
             return self._snapshot
 
-    def search(self, queries: str | Sequence[Query], lang: str | None, *, k: int | None = None,
-               mode: str | None = None) -> Retrieval:
-        """Rank chunks for one or several weighted formulations of a question.
+    def search(self, formulations: str | Sequence[Formulation], lang: str | None, *,
+               k: int | None = None, mode: str | None = None) -> Retrieval:
+        """Rank passages for one or several weighted formulations of a question.
 
         A search that fails because a new generation was published meanwhile (the
         old one's files deleted or closed under it) is run again on the new one.
         """
-        if isinstance(queries, str):
-            queries = [Query(queries)]
-        queries = list(queries)
-        vectors = self.embedder.embed_queries([q.text for q in queries])
-        query_langs = [lang] if lang in LANGUAGES else list(LANGUAGES)
-        query_terms = [terms(q.text, query_langs) for q in queries]
+        if isinstance(formulations, str):
+            formulations = [Formulation(formulations)]
+        formulations = tuple(formulations)
+        vectors = self.embedder.embed_queries([f.text for f in formulations])
+        codes = [lang] if lang in languages.registry() else list(languages.codes())
+        query_terms = tuple(tuple(terms(f.text, codes)) for f in formulations)
         snap = self.snapshot()
         try:
-            return self._search(snap, queries, lang, vectors, query_terms, k, mode)
+            return self._search(snap, formulations, lang, vectors, query_terms, k, mode)
         except IndexUnavailable:
             if not self._superseded(snap):
                 raise
             log.info("search on %s raced a publish; searching the new generation",
                      snap.generation)
-            return self._search(self.snapshot(), queries, lang, vectors, query_terms, k, mode)
+            return self._search(self.snapshot(), formulations, lang, vectors, query_terms, k,
+                                mode)
 
     def _superseded(self, snap: Snapshot) -> bool:
         try:
@@ -218,140 +376,152 @@ class Retriever:
         except IndexUnavailable:
             return False
 
-    def _search(self, snap: Snapshot, queries: list[Query], lang: str | None,
-                vectors: np.ndarray, query_terms: list[list[str]], k: int | None,
+    def _search(self, snap: Snapshot, formulations: tuple[Formulation, ...], lang: str | None,
+                vectors: np.ndarray, query_terms: tuple[tuple[str, ...], ...], k: int | None,
                 mode: str | None) -> Retrieval:
         mode = mode or self.settings.retrieval_mode
         k = k or self.settings.top_k
         n = self.settings.candidates
-        lists: list[tuple[str, float, list[tuple[int, float]]]] = []
+        lists: list[tuple[str, float, list[tuple[Passage, float]]]] = []
         if mode in ("hybrid", "dense"):
-            chunk_hits = self._dense(snap, vectors, "chunk", n)
-            sentence_hits = self._dense(snap, vectors, "sentence", n)
-        for i, (query, qterms) in enumerate(zip(queries, query_terms, strict=True)):
+            chunk_hits = _dense(snap, vectors, "chunk", n)
+            sentence_hits = _dense(snap, vectors, "sentence", n)
+        for i, (formulation, qterms) in enumerate(zip(formulations, query_terms, strict=True)):
             if mode in ("hybrid", "dense"):
-                lists.append(("dense", query.weight, chunk_hits[i]))
-                lists.append(("sentence", query.weight,
-                              _sentences_to_chunks(snap, sentence_hits[i])))
+                lists.append(("dense", formulation.weight,
+                              [(snap.passage_by_id[rid], s) for rid, s in chunk_hits[i]
+                               if rid in snap.passage_by_id]))
+                lists.append(("sentence", formulation.weight,
+                              _sentences_to_passages(snap, sentence_hits[i])))
             if mode in ("hybrid", "lexical"):
                 scores = snap.bm25.scores(qterms)
                 order = np.argsort(-scores)[:n]
-                lists.append(("lexical", query.weight, [(snap.chunk_rows[i], float(scores[i]))
-                                                        for i in order if scores[i] > 0]))
+                lists.append(("lexical", formulation.weight,
+                              [(snap.passages[j], float(scores[j])) for j in order
+                               if scores[j] > 0]))
         hits = _fuse(lists, self.settings.rrf_k)
         hits = _prefer_language(snap, hits, lang, vectors[0])
-        return Retrieval(queries, lang, vectors, query_terms, hits[:k], snap)
-
-    @staticmethod
-    def _dense(snap: Snapshot, vectors: np.ndarray, unit: str,
-               n: int) -> list[list[tuple[int, float]]]:
-        """The ``n`` nearest records of ``unit`` for each query vector, in one Chroma call.
-
-        A failing search (files damaged while being served) is reported as
-        IndexUnavailable, so the user is told the index needs rebuilding.
-        Only ids and distances are asked for: the snapshot already holds texts and
-        metadata, and fetching them with every hit (as LangChain's vector store
-        does) made a query cost 7-8 ms instead of 2-3 ms (benchmarks/load.py).
-        """
-        assert snap.collection is not None
-        try:
-            found = snap.collection.query(query_embeddings=vectors, n_results=n,
-                                          where={"unit": unit}, include=["distances"])
-        except Exception as exc:  # chromadb raises many types for damaged or vanished files
-            raise IndexUnavailable(
-                f"The index generation {snap.generation} cannot be searched "
-                f"({type(exc).__name__}: {exc}). Run `visio index build` to rebuild it."
-            ) from exc
-        distances = found["distances"] or []
-        result: list[list[tuple[int, float]]] = []
-        for ids, dists in zip(found["ids"], distances, strict=True):
-            hits = []
-            for rid, distance in zip(ids, dists, strict=True):
-                row = snap.by_id.get(str(rid))
-                if row is not None:
-                    hits.append((row, 1.0 - float(distance)))  # cosine space: d = 1 - cos
-            result.append(hits)
-        return result
+        return Retrieval(formulations, lang, vectors, query_terms, tuple(hits[:k]), snap)
 
 
-def _sentences_to_chunks(snap: Snapshot, hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    """Rank chunks by their best sentence hit."""
-    best: dict[int, float] = {}
-    for row, score in hits:
-        for chunk_row in _chunks_holding(snap, row):
-            best[chunk_row] = max(best.get(chunk_row, -1.0), score)
-    return sorted(best.items(), key=lambda item: -item[1])
+def _dense(snap: Snapshot, vectors: np.ndarray, unit: str,
+           n: int) -> list[list[tuple[str, float]]]:
+    """The ``n`` nearest records of ``unit`` for each query vector, in one Chroma call.
+
+    A failing search (files damaged while being served) is reported as
+    IndexUnavailable, so the user is told the index needs rebuilding. Only ids and
+    distances are asked for: the snapshot already holds texts and metadata, and
+    fetching them with every hit made a query cost 7-8 ms instead of 2-3 ms
+    (benchmarks/load.py).
+    """
+    if snap.collection is None:
+        return _dense_in_memory(snap, vectors, unit, n)
+    try:
+        found = snap.collection.query(query_embeddings=vectors, n_results=n,
+                                      where={"unit": unit}, include=["distances"])
+    except Exception as exc:  # chromadb raises many types for damaged or vanished files
+        raise IndexUnavailable(
+            f"The index generation {snap.generation} cannot be searched "
+            f"({type(exc).__name__}: {exc}). Run `visio index build` to rebuild it."
+        ) from exc
+    distances = found["distances"] or []
+    return [[(str(rid), 1.0 - float(d)) for rid, d in zip(ids, dists, strict=True)]
+            for ids, dists in zip(found["ids"], distances, strict=True)]  # cosine: d = 1 - cos
 
 
-def _chunks_holding(snap: Snapshot, sentence_row: int) -> list[int]:
-    m = snap.metas[sentence_row]
-    owner = snap.by_id.get(str(m.get("chunk_id", "")))
-    return [owner] if owner is not None else []
+def _dense_in_memory(snap: Snapshot, vectors: np.ndarray, unit: str,
+                     n: int) -> list[list[tuple[str, float]]]:
+    """Exact search over the snapshot's own vectors (a snapshot built without Chroma)."""
+    items: Sequence[Passage | Unit] = snap.passages if unit == "chunk" else snap.units
+    if not items:
+        return [[] for _ in vectors]
+    matrix = np.vstack([item.vector for item in items])
+    result = []
+    for vector in vectors:
+        sims = matrix @ vector
+        order = np.argsort(-sims)[:n]
+        result.append([(items[i].id, float(sims[i])) for i in order])
+    return result
 
 
-def _fuse(lists: Sequence[tuple[str, float, list[tuple[int, float]]]], rrf_k: int) -> list[Hit]:
+def _sentences_to_passages(snap: Snapshot,
+                           hits: list[tuple[str, float]]) -> list[tuple[Passage, float]]:
+    """Rank passages by their best sentence hit."""
+    best: dict[str, float] = {}
+    for unit_id, score in hits:
+        unit = snap.unit_by_id.get(unit_id)
+        if unit is not None and unit.passage_id in snap.passage_by_id:
+            best[unit.passage_id] = max(best.get(unit.passage_id, -1.0), score)
+    return sorted(((snap.passage_by_id[pid], s) for pid, s in best.items()),
+                  key=lambda item: -item[1])
+
+
+def _fuse(lists: Sequence[tuple[str, float, list[tuple[Passage, float]]]],
+          rrf_k: int) -> list[Hit]:
     """Weighted reciprocal rank fusion: robust to the different score scales of each list."""
-    hits: dict[int, Hit] = {}
+    fused: dict[str, dict[str, Any]] = {}
     for name, weight, ranked in lists:
-        for rank, (row, score) in enumerate(ranked):
-            hit = hits.setdefault(row, Hit(row=row, score=0.0))
-            hit.score += weight / (rrf_k + rank + 1)
-            if name not in hit.via:
-                hit.via.append(name)
-            if name == "dense":
-                hit.dense = max(hit.dense, score)
-            elif name == "sentence":
-                hit.sentence = max(hit.sentence, score)
-            else:
-                hit.lexical = max(hit.lexical, score)
-    return sorted(hits.values(), key=lambda h: (-h.score, h.row))
+        for rank, (passage, score) in enumerate(ranked):
+            entry = fused.setdefault(passage.id, {"passage": passage, "score": 0.0, "dense": 0.0,
+                                                  "lexical": 0.0, "sentence": 0.0, "via": []})
+            entry["score"] += weight / (rrf_k + rank + 1)
+            if name not in entry["via"]:
+                entry["via"].append(name)
+            key = name if name in ("dense", "sentence") else "lexical"
+            entry[key] = max(entry[key], score)
+    hits = [Hit(passage=e["passage"], score=e["score"], dense=e["dense"], lexical=e["lexical"],
+                sentence=e["sentence"], via=tuple(e["via"])) for e in fused.values()]
+    return sorted(hits, key=lambda h: (-h.score, h.passage.id))
 
 
 def _prefer_language(snap: Snapshot, hits: list[Hit], lang: str | None,
                      query_vector: np.ndarray) -> list[Hit]:
-    """Show each passage once, in the asker's language where the index has it."""
-    if lang not in LANGUAGES:
+    """Show each passage once, in the asker's language where the index has its document."""
+    if lang not in languages.registry():
         return _dedupe(hits)
     moved: list[Hit] = []
     for hit in hits:
-        m = snap.metas[hit.row]
-        if m["lang"] != lang:
-            twin = _counterpart_chunk(snap, hit.row, lang, query_vector)
+        if hit.passage.source.lang != lang:
+            twin = _counterpart_passage(snap, hit.passage, lang, query_vector)
             if twin is not None:
-                hit = Hit(row=twin, score=hit.score, dense=hit.dense, lexical=hit.lexical,
-                          sentence=hit.sentence, via=[*hit.via, "translated"],
-                          origins=[hit.row])
+                hit = replace(hit, passage=twin, via=(*hit.via, "translated"),
+                              stands_for=(hit.passage,))
         moved.append(hit)
     return _dedupe(moved)
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:
-    seen: dict[int, Hit] = {}
+    seen: dict[str, Hit] = {}
     for hit in hits:
-        if hit.row in seen:
-            kept = seen[hit.row]
-            kept.score = max(kept.score, hit.score)
-            kept.dense = max(kept.dense, hit.dense)
-            kept.sentence = max(kept.sentence, hit.sentence)
-            kept.lexical = max(kept.lexical, hit.lexical)
-            kept.origins.extend(r for r in hit.origins if r not in kept.origins)
-        else:
-            seen[hit.row] = hit
-    return sorted(seen.values(), key=lambda h: (-h.score, h.row))
+        kept = seen.get(hit.passage.id)
+        if kept is None:
+            seen[hit.passage.id] = hit
+            continue
+        seen[hit.passage.id] = replace(
+            kept, score=max(kept.score, hit.score), dense=max(kept.dense, hit.dense),
+            sentence=max(kept.sentence, hit.sentence), lexical=max(kept.lexical, hit.lexical),
+            stands_for=(*kept.stands_for,
+                        *(p for p in hit.stands_for if p.id not in {q.id for q in kept.stands_for})))
+    return sorted(seen.values(), key=lambda h: (-h.score, h.passage.id))
 
 
-def _counterpart_chunk(snap: Snapshot, row: int, lang: str,
-                       query_vector: np.ndarray) -> int | None:
-    """The chunk of the same document section in ``lang`` closest to the query."""
-    m = snap.metas[row]
-    rows = snap.chunks_in_section.get((m["doc_id"], lang, int(m["section_index"])))
-    if not rows:
+def _counterpart_passage(snap: Snapshot, passage: Passage, lang: str,
+                         query_vector: np.ndarray) -> Passage | None:
+    """The passage of the same document in ``lang`` closest to the query (in the same
+    section when the translation declares itself aligned)."""
+    candidates = snap.passages_of(passage.source.doc_id, lang)
+    if not candidates:
         return None
-    if len(rows) == 1:
-        return rows[0]
-    sims = snap.vectors[rows] @ query_vector
-    return rows[int(np.argmax(sims))]
+    aligned = [p for p in candidates if p.section_index == passage.section_index]
+    if aligned and (passage.source.aligned or aligned[0].source.aligned):
+        candidates = aligned
+    if len(candidates) == 1:
+        return candidates[0]
+    sims = np.vstack([p.vector for p in candidates]) @ query_vector
+    return candidates[int(np.argmax(sims))]
 
+
+# --- the LangChain seam ------------------------------------------------------------------------
 
 class VisioRetriever(BaseRetriever):
     """The LangChain face of :class:`Retriever`: a pluggable seam for chains."""
@@ -365,16 +535,79 @@ class VisioRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *,
                                 run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
         result = self.retriever.search(query, self.language, k=self.k)
-        return hits_to_documents(result.snapshot, result.hits)
+        return hits_to_documents(result.hits)
 
 
-def hits_to_documents(snap: Snapshot, hits: Sequence[Hit]) -> list[LCDocument]:
-    return [
-        LCDocument(
-            id=snap.ids[h.row],
-            page_content=snap.texts[h.row],
-            metadata={**snap.metas[h.row], "score": h.score, "dense": h.dense,
-                      "lexical": h.lexical, "sentence_score": h.sentence},
-        )
-        for h in hits
-    ]
+def passage_metadata(passage: Passage) -> dict[str, Any]:
+    """The metadata the index stores for a chunk, which :func:`hits_from_documents` reads."""
+    source = passage.source
+    return {"doc_id": source.doc_id, "lang": source.lang, "doc_key": source.key,
+            "title": source.title, "kind": source.kind, "source_url": source.source_url,
+            "translation": source.translation, "official": source.official,
+            "aligned": source.aligned, "unit": "chunk", "section": passage.section,
+            "section_index": passage.section_index, "char_start": passage.char_start,
+            "char_end": passage.char_end,
+            "sentences": json.dumps([list(u.span) for u in passage.units])}
+
+
+def hits_to_documents(hits: Sequence[Hit]) -> list[LCDocument]:
+    return [LCDocument(id=h.passage.id, page_content=h.passage.text,
+                       metadata={**passage_metadata(h.passage), "score": h.score,
+                                 "dense": h.dense, "lexical": h.lexical,
+                                 "sentence_score": h.sentence})
+            for h in hits]
+
+
+def hits_from_documents(documents: Iterable[LCDocument], embedder: Embedder,
+                        library: Snapshot | None = None) -> list[Hit]:
+    """Hits for the answer step from any LangChain retriever's documents.
+
+    A document whose id names a passage of ``library`` is that passage (with its
+    units and vectors). Any other document carrying the index's chunk metadata
+    (``doc_id``, ``lang``, ``title``, ``char_start`` …; ``sentences`` as JSON spans,
+    else sentences are split here) becomes a passage whose units are embedded now.
+    Documents without that metadata are skipped: their text could not be cited.
+    """
+    hits: list[Hit] = []
+    documents = list(documents)
+    for rank, document in enumerate(documents):
+        known = library.passage_by_id.get(str(document.id)) if library is not None else None
+        passage = known or _passage_from_document(document, embedder)
+        if passage is None:
+            continue
+        score = float(document.metadata.get("score", 1.0 / (rank + 1)))
+        hits.append(Hit(passage=passage, score=score, via=("external",)))
+    return hits
+
+
+def _passage_from_document(document: LCDocument, embedder: Embedder) -> Passage | None:
+    meta = document.metadata or {}
+    try:
+        source = source_of({**meta, "doc_key": f"{meta['doc_id']}:{meta['lang']}"})
+        start = int(meta["char_start"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    text = document.page_content
+    try:
+        spans = [tuple(s) for s in json.loads(str(meta.get("sentences", "[]")))]
+    except (TypeError, ValueError):
+        spans = []
+    if not spans:
+        spans = [(start + s, start + e) for s, e in split_sentences(text)]
+    spans = [(s, e) for s, e in spans if start <= s < e <= start + len(text)]
+    if not spans:
+        return None
+    pid = str(document.id or f"{source.key}:{start}")
+    unit_texts = [text[s - start:e - start] for s, e in spans]
+    vectors = embedder.embed_passages(unit_texts)
+    units = tuple(
+        Unit(id=f"{pid}:u{i}", source=source, text=t, char_start=s, char_end=e,
+             section=str(meta.get("section", "")),
+             section_index=int(meta.get("section_index", 0)), index_in_section=i, ordinal=i,
+             form="sentence", block=i, group=i, passage_id=pid,
+             terms=tuple(terms(t, [source.lang])), vector=vectors[i])
+        for i, ((s, e), t) in enumerate(zip(spans, unit_texts, strict=True)))
+    return Passage(id=pid, source=source, section=str(meta.get("section", "")),
+                   section_index=int(meta.get("section_index", 0)), text=text,
+                   char_start=start, char_end=start + len(text), units=units,
+                   vector=embedder.embed_passages([text])[0])

@@ -1,0 +1,354 @@
+"""Does the evidence hold what the question asks for? What is missing?
+
+Three general checks, in both languages and for any corpus:
+
+1. **Names and numbers the sources never mention.** "Är Borgå en kranskommun?"
+   or "Vad säger visionen om 2040?": a capitalised name or a number of the
+   question that occurs nowhere in the index (inflected or compounded forms
+   included) cannot be answered about; the answer says so.
+2. **What kind of information is asked for** (an e-mail address, a phone number,
+   an amount, a percentage, a count, a date, a person …, see
+   ``understanding.asked_for``) and whether the chosen evidence holds that kind:
+   an amount needs a number with a currency, a date a year or a month, a person
+   a name. None of it there: the sources do not give it (the related text is
+   offered, clearly framed). Part of it there: answered, with what is missing.
+3. **Relevance.** The best evidence must be close enough to the question (e5
+   similarity, calibrated on the development questions): see :func:`confidence`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from assistant import languages
+from assistant.config import Settings
+from assistant.evidence import Scored, Selection, add_units
+from assistant.lexical import overlap, words
+from assistant.retrieval import Snapshot
+from assistant.types import Unit
+from assistant.understanding import Query
+
+#: How much less similar to the question than the best evidence a unit may be and still be
+#: brought into an answer for holding what was asked (a phone number, a name).
+HOLDING_MARGIN = 0.04
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_PHONE = re.compile(r"(?<![\w.])\+?\d[\d ()\-/]{5,}\d(?![\w.])")
+_URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
+_YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|2[01]\d\d)(?!\d)")
+_DATE = re.compile(r"(?<!\d)\d{1,2}\.\s?\d{1,2}\.(\s?\d{2,4})?")
+_DIGITS = re.compile(r"\d")
+_PERCENT_SIGN = re.compile(r"\d\s?%|%\s?\d")
+_CURRENCY_SIGN = re.compile(r"[€$£]\s?\d|\d\s?[€$£]")
+_POSTCODE = re.compile(r"(?<!\d)\d{5}(?!\d)")
+_TOKEN = re.compile(r"[^\W_]+(?:[-'’:][^\W_]+)*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n)\W*$")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether and how to answer: ``answer``, ``partial`` (some of it missing) or
+    ``decline``; ``missing`` names what the sources lack (kinds, or names and numbers)."""
+
+    outcome: str
+    reason: str = ""  # unknown_names | not_given | low_confidence
+    missing: tuple[str, ...] = ()
+    confidence: float = 0.0
+
+
+# --- relevance --------------------------------------------------------------------------
+
+def confidence(scored: Scored, settings: Settings, asks: frozenset[str] = frozenset()) -> float:
+    """How close the closest evidence is to the question (compared with the threshold).
+
+    The e5 similarity decides: shared words alone are weak evidence that a text
+    answers a question, since out-of-scope questions reuse the corpus's words as
+    often as real ones do. A passage found in another language counts with its
+    original units too, and a unit that exists only in another language gets
+    ``cross_lingual_allowance`` back (e5 scores across languages systematically
+    lower).
+
+    Sharing no word at all is a strong hint the other way: e5 puts unrelated
+    questions close to sentences on the corpus's general theme. Without a shared
+    word, ``no_shared_words_penalty`` is subtracted, unless the question asks for a
+    kind of information the evidence plainly holds (a phone number shares no word
+    with "Whom do I call?").
+    """
+    retrieval = scored.retrieval
+    library = retrieval.library
+    best = 0.0
+    for item in scored.items:
+        similarity = item.similarity
+        if item.unit.source.lang != retrieval.lang and not _has_translation(
+                library, item.unit, retrieval.lang):
+            similarity += settings.cross_lingual_allowance
+        best = max(best, similarity)
+    for hit in retrieval.hits[:3]:
+        for original in hit.stands_for:
+            for unit in original.units:
+                if unit.vector is not None:
+                    best = max(best, float((retrieval.query_vectors @ unit.vector).max()))
+    if not shares_words(scored) and not _holds_what_is_asked(scored, asks):
+        best -= settings.no_shared_words_penalty
+    return max(0.0, min(1.0, best))
+
+
+def _has_translation(library: Snapshot | None, unit: Unit, lang: str | None) -> bool:
+    return library is not None and lang is not None and library.aligned_twin(unit, lang) is not None
+
+
+def shares_words(scored: Scored) -> bool:
+    """Whether an evidence unit contains a term of the question (of any formulation).
+
+    Evidence that exists only in another language cannot be judged by its words,
+    so it counts as sharing.
+    """
+    retrieval = scored.retrieval
+    wanted = [t for formulation in retrieval.query_terms for t in formulation]
+    for item in scored.items:
+        if item.unit.source.lang != retrieval.lang and not _has_translation(
+                retrieval.library, item.unit, retrieval.lang):
+            return True
+        if overlap(wanted, item.unit.terms) > 0:
+            return True
+    return False
+
+
+def _holds_what_is_asked(scored: Scored, asks: frozenset[str]) -> bool:
+    wanted = [k for k in asks if k in CHECKED_KINDS]
+    known = _title_numbers(scored.retrieval.library)
+    return bool(wanted) and any(holds(e.unit.text, kind, e.unit.source.lang, known)
+                                for e in scored.items[:6] for kind in wanted)
+
+
+# --- what kind of information a text holds ----------------------------------------------
+
+def holds(text: str, kind: str, lang: str, known: frozenset[str] = frozenset()) -> bool:
+    """Whether ``text`` contains information of ``kind`` (see the module notes).
+
+    ``known`` are words and numbers that do not count as the information asked for:
+    those the question itself mentions, and numbers that are part of names (a year in
+    a title such as "Agenda 2030" is not a date, nor a count).
+    """
+    check = _CHECKS.get(kind)
+    return True if check is None else check(text, languages.get(lang), known)
+
+
+def _words_of(text: str) -> list[str]:
+    return words(text)
+
+
+def _plain(text: str) -> str:
+    """The text without e-mail and web addresses and phone numbers, whose digits are not
+    counts, dates or amounts."""
+    return _PHONE.sub(" ", _URL.sub(" ", _EMAIL.sub(" ", text)))
+
+
+def _number(text: str, language: languages.Language, known: frozenset[str]) -> bool:
+    tokens = _words_of(_plain(text))
+    return any((w.isdigit() and w not in known) or w in language.numbers for w in tokens)
+
+
+def proper_nouns(text: str) -> list[str]:
+    """Capitalised words and acronyms that do not open a sentence: names of people,
+    places, organisations ("Kommunförbundets", "Borgå", "EU"). Of a hyphenated word only
+    its capitalised parts count ("GIMP-programmet" names GIMP)."""
+    found = []
+    for match in _TOKEN.finditer(text):
+        if _SENTENCE_START.search(text[:match.start()]):
+            continue
+        for part in re.split(r"[-–]", match.group(0)):
+            letters = [ch for ch in part if ch.isalpha()]
+            if len(letters) >= 2 and part[:1].isupper():
+                found.append(part)
+    return found
+
+
+def _person(text: str, language: languages.Language, known: frozenset[str]) -> bool:
+    """A person's name: two capitalised words in a row (first and family name)."""
+    tokens = list(_TOKEN.finditer(text))
+    for first, second in zip(tokens, tokens[1:], strict=False):
+        a, b = first.group(0), second.group(0)
+        between = text[first.end():second.start()]
+        if (between.strip() == "" and "\n" not in between and a[:1].isupper()
+                and b[:1].isupper() and a[1:].islower() and b[1:].islower()):
+            return True
+    return False
+
+
+def _named(text: str, language: languages.Language, known: frozenset[str]) -> bool:
+    """A name the question does not already give (an organisation answers "who made
+    it?", a town "where?")."""
+    return any(" ".join(words(noun)) not in known for noun in proper_nouns(text))
+
+
+def _amount(text: str, language: languages.Language, known: frozenset[str]) -> bool:
+    if _CURRENCY_SIGN.search(text):
+        return True
+    return _number(text, language, known) and any(w in language.currency
+                                                  for w in _words_of(text))
+
+
+def _percentage(text: str, language: languages.Language, known: frozenset[str]) -> bool:
+    return bool(_PERCENT_SIGN.search(text)) or (
+        _number(text, language, known) and any(w in language.percent for w in _words_of(text)))
+
+
+def _date(text: str, language: languages.Language, known: frozenset[str]) -> bool:
+    plain = _plain(text)
+    if any(m.group(1) not in known for m in _YEAR.finditer(plain)) or _DATE.search(plain):
+        return True
+    return any(w.startswith(language.months) for w in _words_of(text)) if language.months \
+        else False
+
+
+def _address(text: str, language: languages.Language, known: frozenset[str]) -> bool:
+    if _POSTCODE.search(text):
+        return True
+    tokens = _words_of(text)
+    return any(w.endswith(language.streets) and i + 1 < len(tokens) and tokens[i + 1].isdigit()
+               for i, w in enumerate(tokens)) if language.streets else False
+
+
+_KEY = re.compile(r"\b(?:Ctrl|Shift|Alt|Cmd|Esc|Tab|Enter|Delete|Del|Home|End|"
+                  r"Page ?(?:Up|Down)|F\d{1,2})\b|\b\w\+\w", re.IGNORECASE)
+
+_CHECKS = {
+    "key": lambda text, language, known: bool(_KEY.search(text)),
+    "email": lambda text, language, known: bool(_EMAIL.search(text)),
+    "phone": lambda text, language, known: bool(_PHONE.search(text)),
+    "url": lambda text, language, known: bool(_URL.search(text)),
+    "person": _person,
+    "agent": _named,
+    "place": _named,
+    "amount": _amount,
+    "percentage": _percentage,
+    "count": _number,
+    "date": _date,
+    "address": _address,
+}
+#: The kinds whose presence in a text can be checked.
+CHECKED_KINDS = frozenset(_CHECKS)
+
+
+# --- the verdict ------------------------------------------------------------------------
+
+def wanted_kinds(query: Query) -> list[str]:
+    """The checkable kinds of information the question asks for. Naming a person
+    ("Vem är Aino Lappalainen?") asks about them, not for a name."""
+    wanted = {k for k in query.wants if k in CHECKED_KINDS}
+    if any(len(name.split()) > 1 for name in query.names):
+        wanted.discard("person")
+    return sorted(wanted)
+
+
+def known_words(query: Query, library: Snapshot | None) -> frozenset[str]:
+    """What does not count as the information asked for: the question's own words, and
+    numbers that are parts of names (any number in a document title)."""
+    return frozenset(words(query.text)) | _title_numbers(library)
+
+
+def _title_numbers(library: Snapshot | None) -> frozenset[str]:
+    if library is None:
+        return frozenset()
+    cached = library.cache.get("title_numbers")
+    if cached is None:
+        cached = frozenset(w for s in library.documents() for w in words(s.title) if w.isdigit())
+        library.cache["title_numbers"] = cached
+    return cached
+
+
+def unknown_names(names: Iterable[str], library: Snapshot | None) -> tuple[str, ...]:
+    """Names and numbers of the question that occur nowhere in the index."""
+    if library is None:
+        return ()
+    return tuple(name for name in names
+                 if not all(library.mentions(part) for part in name.split()))
+
+
+def with_what_is_asked(selection: Selection, scored: Scored, query: Query) -> Selection:
+    """Bring a unit holding the asked kind of information into the answer when the
+    retrieved passages (or the chosen documents) have one and the selection does not:
+    asked for a phone number, the answer must show the line with the numbers."""
+    wanted = wanted_kinds(query)
+    if not wanted or not selection:
+        return selection
+    library = scored.retrieval.library
+    known = known_words(query, library)
+    extra: list[tuple[int, Unit]] = []
+    for kind in wanted:
+        if any(holds(u.text, kind, u.source.lang, known) for u in selection.units):
+            continue
+        found = _closest_holding(scored, kind, selection, known)
+        if found is not None:
+            extra.append(found)
+    return add_units(selection, scored.retrieval, extra) if extra else selection
+
+
+def _closest_holding(scored: Scored, kind: str, selection: Selection,
+                     known: frozenset[str]) -> tuple[int, Unit] | None:
+    """The best unit holding ``kind`` that is still about the question: among the scored
+    evidence, in the retrieved passages, or in the documents the selection quotes,
+    within ``HOLDING_MARGIN`` of the best evidence's similarity (a key combination for
+    another command, three pages away, does not answer "which key does X?")."""
+    retrieval = scored.retrieval
+    anchor = selection.anchor
+    floor = (anchor.similarity if anchor else 0.0) - HOLDING_MARGIN
+    vectors = retrieval.query_vectors
+    candidates: list[tuple[float, int, Unit]] = []
+    for item in scored.items:
+        if not item.echo and holds(item.unit.text, kind, item.unit.source.lang, known):
+            candidates.append((item.similarity, item.hit, item.unit))
+    for index, hit in enumerate(retrieval.hits):
+        for unit in hit.passage.units:
+            if unit.vector is not None and holds(unit.text, kind, unit.source.lang, known):
+                candidates.append((float((vectors @ unit.vector).max()), index, unit))
+    library = retrieval.library
+    if library is not None:
+        anchor_hit = anchor.hit if anchor else 0
+        for source in dict.fromkeys(u.source for u in selection.units):
+            for unit in library.units_of(source):
+                if unit.vector is not None and holds(unit.text, kind, unit.source.lang, known):
+                    candidates.append((float((vectors @ unit.vector).max()), anchor_hit, unit))
+    relevant = [c for c in candidates if c[0] >= floor]
+    if not relevant:
+        return None
+    _, index, unit = max(relevant, key=lambda c: c[0])
+    return index, unit
+
+
+def judge(query: Query, scored: Scored, selection: Selection, confidence_value: float,
+          settings: Settings) -> Verdict:
+    """Answer, answer in part, or decline — and why."""
+    unknown = unknown_names(query.names, scored.retrieval.library)
+    if unknown:
+        return Verdict("decline", "unknown_names", unknown, confidence_value)
+    if confidence_value < settings.refusal_threshold or not selection:
+        return Verdict("decline", "low_confidence", (), confidence_value)
+    wanted = wanted_kinds(query)
+    if wanted:
+        known = known_words(query, scored.retrieval.library)
+        quoted = selection.units
+        missing = tuple(k for k in wanted
+                        if not any(holds(u.text, k, u.source.lang, known) for u in quoted))
+        if missing and (len(missing) < len(wanted) or asks_more(query)):
+            return Verdict("partial", "not_given", missing, confidence_value)
+        if missing:
+            return Verdict("decline", "not_given", missing, confidence_value)
+    return Verdict("answer", "", (), confidence_value)
+
+
+def asks_more(query: Query) -> bool:
+    """Whether the question has a part asking for something else than the checkable
+    kinds ("Vad heter rapporten och när kom den ut?"): then a missing kind leaves an
+    answer to the rest, said in part."""
+    language = languages.get(query.lang)
+    if len(query.parts) < 2:
+        return False
+    for part in query.parts:
+        kinds = {k for k, pattern in language.asks.items() if pattern.search(part.casefold())}
+        if not kinds & CHECKED_KINDS and len(words(part)) >= 3:
+            return True
+    return False

@@ -1,0 +1,68 @@
+"""Wording checks in the chat: "Står det 'hållbar tillväxt' någonstans?".
+
+Staff checking a text want a yes or a no and the exact sentence, not the closest
+paragraph. A question that quotes a phrase and asks whether it stands in the
+text (the language file's "wording" expressions) is answered from the wording
+search: yes with the sentences that hold it verbatim, each cited; or no, with
+the closest sentence clearly framed as such (and then the answer is a decline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from assistant import languages
+from assistant.answerers.base import Context
+from assistant.answerers.compose import citation, stream_words
+from assistant.retrieval import Snapshot
+from assistant.types import Answer, Citation
+from assistant.understanding import Query
+from assistant.wording import find_units
+
+#: Sentences quoted at most for a phrase that stands in many places.
+MAX_QUOTED = 3
+
+
+class WordingAnswerer:
+    """Yes (with the exact sentences) or no (with the closest one)."""
+
+    name: ClassVar[str] = "wording"
+    needs_retrieval: ClassVar[bool] = False
+
+    def accepts(self, query: Query, library: Snapshot) -> bool:
+        return bool(query.quoted) and "wording" in query.asks
+
+    def answer(self, context: Context) -> Iterator[str | Answer]:
+        query, library = context.query, context.library
+        language = languages.get(query.lang)
+        phrase = query.quoted[0]
+        found = find_units(library, context.embedder, phrase)
+        exact = sorted((f for f in found if f.exact),
+                       key=lambda f: (f.unit.source.lang != query.lang, -f.score))
+        parts: list[str] = []
+        citations: list[Citation] = []
+        for f in exact[:MAX_QUOTED]:
+            passage = library.passage_of(f.unit)
+            if passage is None:
+                continue
+            n = len(citations) + 1
+            parts.append(f"{language.text('wording_found', phrase=phrase, title=f.unit.source.title)}"
+                         f"\n”{f.unit.text}” [{n}]")
+            citations.append(citation(n, passage, f.score, [f.unit]))
+        refused = not citations
+        if refused:
+            parts = [language.text("wording_missing", phrase=phrase)]
+            closest = next((f for f in found if f.unit.source.lang == query.lang), None)
+            passage = library.passage_of(closest.unit) if closest is not None else None
+            if closest is not None and passage is not None:
+                parts.append(f"{language.text('wording_closest', title=closest.unit.source.title)}"
+                             f"\n”{closest.unit.text}” [1]")
+                citations = [citation(1, passage, closest.score, [closest.unit])]
+        text = "\n\n".join(parts)
+        yield from stream_words(text)
+        yield Answer(answer=text, language=query.lang, refused=refused,
+                     citations=tuple(citations), timings=context.elapsed(), mode="extractive",
+                     confidence=0.0 if refused else 1.0,
+                     retrieved=tuple(dict.fromkeys(c.doc_id for c in citations)),
+                     notes=("wording",), missing=(phrase,) if refused else ())

@@ -1,0 +1,520 @@
+"""Which sentences of the retrieved passages answer the question, and how many of them.
+
+Every unit (sentence, list item, line block) of the top passages is scored
+against the question: its e5 similarity (or its declared translation's, when
+that matches better) plus a little lexical overlap. A unit that only repeats
+its document's title, heading or the collection's name (an attribution line,
+a caption) never anchors an answer: it says nothing the title does not.
+
+The scope of the answer then follows the question:
+
+- **whole** — the question names a document or section and asks nothing more
+  ("Vad är visionen för små kommuner?"): that section, from its beginning;
+- **procedure** — the best unit is a step of a list (or introduces one): the
+  whole list in order, with the sentence that introduces it;
+- **comparison** — the question names two or more things that different
+  documents are about: the best sentences of each, each cited;
+- otherwise the best sentence and every sentence close to it, from at most two
+  passages, a short paragraph whole.
+
+Nothing here names a document, a kind or a phrase of any corpus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from assistant.chunking import count_tokens
+from assistant.lexical import MIN_PREFIX_STEM, overlap, terms
+from assistant.retrieval import Retrieval, Snapshot
+from assistant.types import Hit, Unit
+
+#: Passages whose units are considered for an answer.
+EVIDENCE_PASSAGES = 3
+#: Passages (sources) one ordinary answer quotes at most.
+MAX_SOURCES = 2
+#: How far below the best unit another may score and still be quoted.
+SENTENCE_MARGIN = 0.03
+#: Weight of lexical overlap (IDF-weighted share of question terms present).
+LEXICAL_WEIGHT = 0.1
+#: Share of a unit's similarity taken from its passage's: a short unit ("– Digitalisering
+#: i det kommunala arbetet") alone matches many questions; read in its passage it does not.
+PASSAGE_WEIGHT = 0.0
+#: Weight of the share of the question's words that name the unit's document or section
+#: (its title and heading): "Vad är visionen för små kommuner?" names one vision.
+TITLE_WEIGHT = 0.05
+#: A paragraph this short (cl100k tokens) is quoted whole when one of its sentences is
+#: chosen: two sentences of a short paragraph usually only make sense together.
+SHORT_PARAGRAPH_TOKENS = 70
+#: A procedure or a whole section may take this many times the answer's token budget:
+#: half a procedure is a wrong answer.
+LONG_SCOPE_FACTOR = 2
+#: Documents compared at most in one answer.
+MAX_COMPARED = 3
+#: How close to the best unit another document's best unit must come to be listed when a
+#: question asks which documents speak of something.
+ACROSS_MARGIN = 0.02
+#: Unit forms that are list members (an item, or a numbered step of a procedure).
+LIST_FORMS = ("item", "step")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A unit scored against the question."""
+
+    unit: Unit
+    hit: int  # index of the hit whose passage holds it (or stands for it)
+    similarity: float  # e5 cosine with the question (its declared translation's if higher)
+    score: float  # similarity plus lexical overlap: ranks units for the answer
+    echo: bool = False  # only repeats the title, heading or collection name
+    # Cosine with each formulation of the question (the parts of a question of several).
+    similarities: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The units an answer quotes, grouped by the hit (source) they are cited from."""
+
+    groups: tuple[tuple[Hit, tuple[Unit, ...]], ...]
+    scope: str = "best"  # best | whole | procedure | comparison
+    anchor: Evidence | None = None
+
+    @property
+    def units(self) -> tuple[Unit, ...]:
+        return tuple(u for _, units in self.groups for u in units)
+
+    def __bool__(self) -> bool:
+        return bool(self.groups)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """All evidence for a question, best first, with what it was scored against."""
+
+    items: tuple[Evidence, ...]
+    retrieval: Retrieval
+    context_terms: frozenset[str] = field(default=frozenset())
+
+    @property
+    def best(self) -> Evidence | None:
+        return next((e for e in self.items if not e.echo), None)
+
+
+def score(retrieval: Retrieval, context_terms: frozenset[str] = frozenset(),
+          passages: int = EVIDENCE_PASSAGES) -> Scored:
+    """Score every unit of the top passages against the question, best first.
+
+    ``context_terms`` are words that name the collection itself (its name in every
+    language): a unit made only of them and its title's words is an echo, and they
+    do not make a title match.
+    """
+    library = retrieval.library
+    vectors = retrieval.query_vectors
+    whole = [i for i, f in enumerate(retrieval.formulations) if f.role != "part"] or [0]
+    idf = library.bm25.idf if library is not None else None
+    question = [t for t in retrieval.question_terms if t not in context_terms]
+    items: list[Evidence] = []
+    seen: set[str] = set()
+    for index, hit in enumerate(_scored_hits(retrieval, passages)):
+        context = (vectors @ hit.passage.vector if hit.passage.vector is not None
+                   else np.zeros(len(vectors), dtype=np.float32))
+        for unit in hit.passage.units:
+            if unit.id in seen or unit.vector is None:
+                continue
+            seen.add(unit.id)
+            per_row = vectors @ unit.vector
+            twin = _translation_vector(library, unit)
+            if twin is not None:
+                per_row = np.maximum(per_row, vectors @ twin)
+            per_row = (1.0 - PASSAGE_WEIGHT) * per_row + PASSAGE_WEIGHT * context
+            similarity = float(per_row[whole].max())
+            lexical = overlap(retrieval.question_terms, unit.terms, idf)
+            title = _title_share(question, unit, idf)
+            items.append(Evidence(unit, index, similarity,
+                                  similarity + LEXICAL_WEIGHT * lexical + TITLE_WEIGHT * title,
+                                  is_echo(unit, context_terms),
+                                  tuple(float(x) for x in per_row)))
+    items.sort(key=lambda e: (-e.score, e.hit, e.unit.char_start))
+    return Scored(tuple(items), retrieval, context_terms)
+
+
+def _scored_hits(retrieval: Retrieval, passages: int) -> list[Hit]:
+    """The hits whose units are scored: the top ``passages`` (more for a question of
+    several parts, so that every part can be answered)."""
+    parts = sum(1 for f in retrieval.formulations if f.role == "part")
+    return list(retrieval.hits[:passages + parts])
+
+
+def _title_share(question: Sequence[str], unit: Unit, idf: dict[str, float] | None) -> float:
+    """IDF-weighted share of the question's terms found in the unit's title or heading."""
+    if not question:
+        return 0.0
+    named = heading_terms(unit.source.title, unit.section, unit.source.lang)
+    ceiling = max(idf.values(), default=1.0) if idf else 1.0
+    weights = {t: (idf.get(t, ceiling) if idf else 1.0) for t in question}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if covered(t, named)) / total if total else 0.0
+
+
+@lru_cache(maxsize=4096)
+def heading_terms(title: str, section: str, lang: str) -> frozenset[str]:
+    """The terms of a document's title and a section's heading."""
+    return frozenset(terms(f"{title} {section}", [lang]))
+
+
+def _translation_vector(library: Snapshot | None, unit: Unit) -> np.ndarray | None:
+    """The vector of a unit's declared translation: it may match better (a Swedish
+    question using Finnish names matches the Finnish wording best)."""
+    if library is None:
+        return None
+    for lang in library.languages_of(unit.source.doc_id) - {unit.source.lang}:
+        twin = library.aligned_twin(unit, lang)
+        if twin is not None and twin.vector is not None:
+            return twin.vector
+    return None
+
+
+def is_echo(unit: Unit, context_terms: frozenset[str]) -> bool:
+    """Whether a unit says nothing but its document's title, its heading or the
+    collection's name ("– Seutukaupungit / Uudet kestävät kunnat", a caption)."""
+    own = set(unit.terms)
+    if not own:
+        return True
+    reference = heading_terms(unit.source.title, unit.section, unit.source.lang) | context_terms
+    return all(covered(term, reference) for term in own)
+
+
+def covered(term: str, reference: set[str] | frozenset[str]) -> bool:
+    """A term equals one of ``reference``, or shares a long prefix with it (inflection and
+    consonant gradation: "seutukaupung" / "seutukaupunk")."""
+    if term in reference:
+        return True
+    if term.isdigit() or len(term) < MIN_PREFIX_STEM - 1:
+        return False
+    for other in reference:
+        shortest = min(len(term), len(other))
+        if shortest >= MIN_PREFIX_STEM - 1 and _common_prefix(term, other) >= max(
+                MIN_PREFIX_STEM - 1, shortest - 2):
+            return True
+    return False
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+# --- scope ---------------------------------------------------------------------------------
+
+def select(scored: Scored, *, asks: frozenset[str], max_units: int,
+           max_tokens: int) -> Selection:
+    """The units to quote, by the scope the question calls for (see the module notes)."""
+    anchor = scored.best
+    if anchor is None:
+        return Selection(())
+    retrieval = scored.retrieval
+    library = retrieval.library
+    if library is not None:
+        compared = _comparison(scored, asks, max_tokens)
+        if compared:
+            return compared
+        parts = _parts(scored, anchor, max_units, max_tokens)
+        if parts:
+            return parts
+        wants_list = bool(asks & {"procedure", "enumeration"})
+        if (wants_list and (anchor.unit.form in LIST_FORMS or _introduces_list(
+                library, anchor.unit))) or anchor.unit.form == "step":
+            procedure = _procedure(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
+            if procedure:
+                return procedure
+        if "whole" in asks or _names_only_its_document(scored, anchor):
+            whole = _whole_section(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
+            if whole:
+                return whole
+    if "enumeration" in asks and anchor.unit.form not in LIST_FORMS:
+        across = _across(scored, anchor, max_tokens)
+        if across:
+            return across
+    return _best(scored, anchor, max_units, max_tokens)
+
+
+def _parts(scored: Scored, anchor: Evidence, max_units: int,
+           max_tokens: int) -> Selection | None:
+    """A question of several parts: the best units for each part, each cited."""
+    rows = [i for i, f in enumerate(scored.retrieval.formulations) if f.role == "part"]
+    if len(rows) < 2:
+        return None
+    chosen: list[Evidence] = [anchor]
+    for row in rows:
+        best = max((e for e in scored.items if not e.echo and len(e.similarities) > row),
+                   key=lambda e: e.similarities[row] + (e.score - e.similarity), default=None)
+        if best is not None and all(best.unit.id != c.unit.id for c in chosen):
+            chosen.append(best)
+    if len(chosen) < 2:
+        return None
+    budget = max_tokens * LONG_SCOPE_FACTOR
+    units = _with_short_paragraphs(scored, chosen[:max_units])
+    kept = {u.id for u in _within_budget([u for _, u in units], budget)}
+    return _grouped(scored.retrieval, [(i, u) for i, u in units if u.id in kept], "parts",
+                    anchor)
+
+
+def _across(scored: Scored, anchor: Evidence, max_tokens: int) -> Selection | None:
+    """Which documents say something about a topic ("Missä visioissa puhutaan X:stä?"):
+    the best unit of each document that comes close to the best one."""
+    best_of: dict[str, Evidence] = {}
+    for item in scored.items:
+        if item.echo or item.score < anchor.score - ACROSS_MARGIN:
+            continue
+        best_of.setdefault(item.unit.source.key, item)
+    if len(best_of) < 2:
+        return None
+    chosen = list(best_of.values())[:MAX_COMPARED + 1]
+    kept = _within_budget([e.unit for e in chosen], max_tokens * LONG_SCOPE_FACTOR)
+    return _grouped(scored.retrieval, [(e.hit, e.unit) for e in chosen if e.unit in kept],
+                    "across", anchor)
+
+
+def _best(scored: Scored, anchor: Evidence, max_units: int, max_tokens: int) -> Selection:
+    """The anchor and every unit within the margin of it, from at most MAX_SOURCES hits,
+    completed to whole short paragraphs."""
+    chosen: list[Evidence] = []
+    hits: list[int] = []
+    used = 0
+    for item in scored.items:
+        if item.echo:
+            continue
+        if item.score < anchor.score - SENTENCE_MARGIN or len(chosen) >= max_units:
+            break
+        cost = count_tokens(item.unit.text)
+        if chosen and used + cost > max_tokens:
+            continue
+        if item.hit not in hits:
+            if len(hits) >= MAX_SOURCES:
+                continue
+            hits.append(item.hit)
+        chosen.append(item)
+        used += cost
+    units = _with_short_paragraphs(scored, chosen)
+    units = _with_whole_lists(scored, units, max_tokens * LONG_SCOPE_FACTOR)
+    return _grouped(scored.retrieval, units, "best", anchor)
+
+
+def _with_whole_lists(scored: Scored, units: list[tuple[int, Unit]],
+                      budget: int) -> list[tuple[int, Unit]]:
+    """When two or more chosen units are items of one list, the question is about the
+    list: all of it, in order."""
+    library = scored.retrieval.library
+    items = [(i, u) for i, u in units if u.form in LIST_FORMS]
+    groups = {(u.source.key, u.group) for _, u in items}
+    if library is None or len(items) < 2 or len(groups) == len(items):
+        return units
+    result = list(units)
+    taken = {u.id for _, u in units}
+    for index, unit in items:
+        for member in _within_budget(library.group_units(unit), budget):
+            if member.id not in taken:
+                taken.add(member.id)
+                result.append((index, member))
+    return result
+
+
+def _with_short_paragraphs(scored: Scored, chosen: list[Evidence]) -> list[tuple[int, Unit]]:
+    """Chosen units, each with the rest of its paragraph when the paragraph is short."""
+    result: list[tuple[int, Unit]] = [(e.hit, e.unit) for e in chosen]
+    taken = {e.unit.id for e in chosen}
+    for item in chosen:
+        if item.unit.form != "sentence":
+            continue
+        siblings = [u for u in scored.retrieval.hits[item.hit].passage.units
+                    if u.block == item.unit.block and u.form == "sentence"]
+        if sum(count_tokens(u.text) for u in siblings) <= SHORT_PARAGRAPH_TOKENS:
+            for sibling in siblings:
+                if sibling.id not in taken:
+                    taken.add(sibling.id)
+                    result.append((item.hit, sibling))
+    return result
+
+
+def _names_only_its_document(scored: Scored, anchor: Evidence) -> bool:
+    """Whether every word of the question names the anchor's document or section (its
+    title, heading path) or the collection: "Vad är visionen för små kommuner?" asks for
+    the whole vision, not for one of its sentences."""
+    question = set(scored.retrieval.question_terms)
+    if not question:
+        return False
+    unit = anchor.unit
+    reference = set(terms(f"{unit.source.title} {unit.section}", [unit.source.lang]))
+    reference |= scored.context_terms
+    named = {t for t in question if covered(t, reference)}
+    own_title = set(terms(f"{unit.source.title} {unit.section}", [unit.source.lang]))
+    return named == question and bool({t for t in question if covered(t, own_title)})
+
+
+def _whole_section(scored: Scored, anchor: Evidence, budget: int) -> Selection | None:
+    library = scored.retrieval.library
+    assert library is not None
+    units = [u for u in library.section_units(anchor.unit)
+             if not is_echo(u, scored.context_terms)]
+    kept = _within_budget(units, budget)
+    if not kept:
+        return None
+    return _grouped(scored.retrieval, [(anchor.hit, u) for u in kept], "whole", anchor)
+
+
+def _introduces_list(library: Snapshot, unit: Unit) -> bool:
+    following = library.neighbour(unit, 1)
+    return (unit.text.rstrip().endswith(":") and following is not None
+            and following.form in LIST_FORMS)
+
+
+def _procedure(scored: Scored, anchor: Evidence, budget: int) -> Selection | None:
+    """A list whole and in order, with the sentence introducing it."""
+    library = scored.retrieval.library
+    assert library is not None
+    unit = anchor.unit
+    if unit.form not in LIST_FORMS:
+        following = library.neighbour(unit, 1)
+        if following is None or following.form not in LIST_FORMS:
+            return None
+        unit = following
+    steps = list(library.group_units(unit))
+    if len(steps) < 2:
+        return None
+    lead = library.neighbour(steps[0], -1)
+    if lead is not None and lead.form == "sentence" and lead.text.rstrip().endswith(":"):
+        steps.insert(0, lead)
+    kept = _within_budget(steps, budget)
+    return _grouped(scored.retrieval, [(anchor.hit, u) for u in kept], "procedure", anchor)
+
+
+def _comparison(scored: Scored, asks: frozenset[str], max_tokens: int) -> Selection | None:
+    """Both (or all) sides of a comparison, each from the document its words name.
+
+    The question's terms are matched against the titles and headings of the retrieved
+    documents; when two or more documents are named by different words of the
+    question, and the question compares (or simply asks about both), each gets its
+    own best sentences and its own citation.
+    """
+    question = set(scored.retrieval.question_terms)
+    named: dict[str, tuple[int, set[str]]] = {}  # source key → (first hit, terms naming it)
+    for index, hit in enumerate(scored.retrieval.hits[:EVIDENCE_PASSAGES + 2]):
+        source = hit.passage.source
+        title_terms = set(terms(f"{source.title} {hit.passage.section}", [source.lang]))
+        own = {t for t in question if covered(t, title_terms)}
+        if own and source.key not in named:
+            named[source.key] = (index, own)
+    distinct = _distinctly_named(named)
+    if len(distinct) < 2 or ("comparison" not in asks and len(distinct) < 3 and not _both(
+            distinct, question)):
+        return None
+    groups: list[tuple[int, Unit]] = []
+    budget = max_tokens * LONG_SCOPE_FACTOR // len(distinct)
+    retrieval = scored.retrieval
+    for key in distinct[:MAX_COMPARED]:
+        index = named[key][0]
+        hit = retrieval.hits[index]
+        units = [u for u in hit.passage.units if not is_echo(u, scored.context_terms)]
+        ranked = sorted(units, key=lambda u: -_unit_score(scored, u))
+        best = ranked[:1] + [u for u in ranked[1:] if _unit_score(scored, u)
+                             >= _unit_score(scored, ranked[0]) - SENTENCE_MARGIN]
+        paragraph = [u for u in units if u.block == best[0].block] if best else []
+        pick = paragraph if sum(count_tokens(u.text) for u in paragraph) <= budget else best
+        groups += [(index, u) for u in _within_budget(pick, budget)]
+    anchor = scored.best
+    return _grouped(retrieval, groups, "comparison", anchor) if groups else None
+
+
+def _distinctly_named(named: dict[str, tuple[int, set[str]]]) -> list[str]:
+    """Documents each named by a word of the question that names no other of them."""
+    keys = list(named)
+    distinct = []
+    for key in keys:
+        others = set().union(*(named[k][1] for k in keys if k != key)) if len(keys) > 1 else set()
+        if named[key][1] - others:
+            distinct.append(key)
+    return sorted(distinct, key=lambda k: named[k][0])
+
+
+def _both(distinct: list[str], question: set[str]) -> bool:
+    """A question naming two documents' distinct subjects and little else asks about both."""
+    return len(distinct) >= 2 and len(question) <= 6
+
+
+def _unit_score(scored: Scored, unit: Unit) -> float:
+    found = next((e.score for e in scored.items if e.unit.id == unit.id), None)
+    if found is not None:
+        return found
+    vectors = scored.retrieval.query_vectors
+    return float((vectors @ unit.vector).max()) if unit.vector is not None else 0.0
+
+
+def _within_budget(units: Sequence[Unit], budget: int) -> list[Unit]:
+    kept: list[Unit] = []
+    used = 0
+    for unit in units:
+        cost = count_tokens(unit.text)
+        if kept and used + cost > budget:
+            break
+        kept.append(unit)
+        used += cost
+    return kept
+
+
+def _grouped(retrieval: Retrieval, pairs: Sequence[tuple[int, Unit]], scope: str,
+             anchor: Evidence | None) -> Selection:
+    """Units grouped by the passage they are cited from, in the order the passages first
+    appear, each passage's units in reading order, each unit once.
+
+    A unit of a passage retrieval did not return (the rest of a long section or list)
+    is cited from its own passage, ranked like the hit that brought it.
+    """
+    library = retrieval.library
+    order: list[str] = []
+    hits: dict[str, Hit] = {}
+    members: dict[str, dict[str, Unit]] = {}
+    for index, unit in pairs:
+        hit = _holding_hit(retrieval, index, unit)
+        if hit is None:
+            passage = library.passage_by_id.get(unit.passage_id) if library else None
+            if passage is None:
+                continue
+            brought_by = retrieval.hits[index] if index < len(retrieval.hits) else None
+            hit = Hit(passage=passage, score=brought_by.score if brought_by else 0.0,
+                      via=("scope",))
+        if hit.passage.id not in members:
+            order.append(hit.passage.id)
+            hits[hit.passage.id] = hit
+            members[hit.passage.id] = {}
+        members[hit.passage.id].setdefault(unit.id, unit)
+    groups = tuple((hits[pid], tuple(sorted(members[pid].values(), key=lambda u: u.char_start)))
+                   for pid in order)
+    return Selection(groups, scope, anchor)
+
+
+def add_units(selection: Selection, retrieval: Retrieval,
+              pairs: Sequence[tuple[int, Unit]]) -> Selection:
+    """The selection with more units (each with the index of the hit that brought it)."""
+    anchor_hit = selection.anchor.hit if selection.anchor else 0
+    positions = {hit.passage.id: i for i, hit in enumerate(retrieval.hits)}
+    existing = [(positions.get(hit.passage.id, anchor_hit), unit)
+                for hit, units in selection.groups for unit in units]
+    return _grouped(retrieval, [*existing, *pairs], selection.scope, selection.anchor)
+
+
+def _holding_hit(retrieval: Retrieval, index: int, unit: Unit) -> Hit | None:
+    """The retrieved hit whose passage holds the unit (the one that brought it first)."""
+    for hit in (*retrieval.hits[index:index + 1], *retrieval.hits):
+        passage = hit.passage
+        if (passage.source.key == unit.source.key and passage.char_start <= unit.char_start
+                and unit.char_end <= passage.char_end):
+            return hit
+    return None
