@@ -3,7 +3,7 @@
     python -m benchmarks.load [--users 1,8,32] [--questions-per-user 6] [--url URL]
 
 Without ``--url`` the real app is started in a child process exactly as users
-start it (``python -m assistant serve`` on a free loopback port, settings from
+start it (``python -m visio serve`` on a free loopback port, settings from
 the ``VISIO_*`` environment), so its memory is its own. Each user is a thread
 with its own HTTP connection and session, calling the app's named ``/ask``
 endpoint through Gradio's documented HTTP API (``POST /gradio_api/call/ask``,
@@ -190,12 +190,12 @@ def free_port() -> int:
 
 @contextmanager
 def served_app(ready_timeout: float) -> Iterator[tuple[str, int, Path]]:
-    """`python -m assistant serve` on a free loopback port; yields (url, pid, log file)."""
+    """`python -m visio serve` on a free loopback port; yields (url, pid, log file)."""
     port = free_port()
     log_path = Path(tempfile.mkstemp(prefix="visio-load-server-", suffix=".log")[1])
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1",
+            [sys.executable, "-m", "visio", "serve", "--host", "127.0.0.1",
              "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:

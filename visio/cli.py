@@ -34,8 +34,9 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
 @click.option("--history", "history_file", type=click.Path(exists=True, dir_okay=False),
               help='JSON list of {"role","content"} messages: the conversation so far.')
-@click.option("--ui-lang", type=click.Choice(["sv", "fi"]), default=None,
-              help="Language to fall back on when the question's language is unclear.")
+@click.option("--ui-lang", default=None, metavar="CODE",
+              help="Language to fall back on when the question's language is unclear "
+                   "(one of VISIO_LANGUAGES).")
 def ask(question: str, as_json: bool, history_file: str | None, ui_lang: str | None) -> None:
     """Answer QUESTION (Swedish or Finnish) from the corpus, with sources."""
     from assistant.assistant import Assistant
@@ -68,7 +69,8 @@ def _read_history(path: str) -> list[dict[str, str]]:
 
 @main.command()
 @click.argument("phrase")
-@click.option("--lang", type=click.Choice(["sv", "fi"]), default=None)
+@click.option("--lang", default=None, metavar="CODE",
+              help="Only passages in this language (one of VISIO_LANGUAGES).")
 @click.option("--json", "as_json", is_flag=True)
 def wording(phrase: str, lang: str | None, as_json: bool) -> None:
     """Staff: every verbatim passage containing PHRASE, with its other-language twin."""
@@ -86,6 +88,8 @@ def wording(phrase: str, lang: str | None, as_json: bool) -> None:
         click.echo(f"    {m.text}")
         if m.counterpart:
             tag = " (translation)" if m.counterpart.translation else ""
+            if not m.counterpart.declared:
+                tag += f" (closest in meaning, {m.counterpart.similarity:.2f})"
             click.echo(f"    [{m.counterpart.lang}{tag}] {m.counterpart.text}")
 
 
