@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: The set shipped with the project (the CI gate runs on it).
-SHIPPED_SET = Path(__file__).resolve().parent / "questions.jsonl"
+SETS_DIR = Path(__file__).resolve().parent / "sets"
+#: The held-out questions on the shipped corpus: nothing is tuned on them, the CI gate
+#: runs on them. Their development twins (``*-dev.jsonl``) are what constants are fitted on.
+SHIPPED_SET: tuple[Path, ...] = (SETS_DIR / "programme-heldout.jsonl",
+                                 SETS_DIR / "fresh-heldout.jsonl")
+DEVELOPMENT_SET: tuple[Path, ...] = (SETS_DIR / "programme-dev.jsonl",
+                                     SETS_DIR / "fresh-dev.jsonl")
 
 REQUIRED_KEYS = ("id", "lang", "question", "expected_doc_ids", "expect_refusal", "must_include")
-OPTIONAL_KEYS = ("history", "category")
+OPTIONAL_KEYS = ("history", "category", "expect_partial", "expected_quote")
 HISTORY_ROLES = ("user", "assistant")
 _LANG = re.compile(r"^[a-z]{2,3}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -39,15 +44,44 @@ class EvalItem:
     must_include: tuple[tuple[str, ...], ...]
     history: tuple[dict[str, str], ...] = ()
     category: str = ""
+    # The answer must answer and say what the sources lack (Answer.missing not empty).
+    expect_partial: bool = False
+    # Verbatim sentences of which the answer must quote at least one.
+    expected_quote: tuple[str, ...] = ()
+    # The evaluator's own keys ("notes", "source" …), carried into the results untouched.
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
     line: int = field(default=0, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("line")
+        data.pop("extra")
         data["expected_doc_ids"] = list(self.expected_doc_ids)
         data["must_include"] = [list(g) for g in self.must_include]
         data["history"] = [dict(m) for m in self.history]
-        return data
+        data["expected_quote"] = list(self.expected_quote)
+        return {**self.extra, **data}
+
+
+def load_sets(paths: str | Path | Sequence[str | Path]) -> list[EvalItem]:
+    """One or several JSONL sets as one list (ids must be unique across them)."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    items: list[EvalItem] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        for item in load_items(path):
+            if item.id in seen:
+                raise EvalSetError(f"{path}:{item.line}: id {item.id!r} already used in "
+                                   f"{seen[item.id]}")
+            seen[item.id] = str(path)
+            items.append(item)
+    return items
+
+
+def unknown_keys(items: Sequence[EvalItem]) -> list[str]:
+    """The evaluator's own keys found in a set (listed once, as a note, not an error)."""
+    return sorted({key for item in items for key in item.extra})
 
 
 def load_items(path: str | Path) -> list[EvalItem]:
@@ -88,10 +122,7 @@ def parse_item(data: Any, where: str = "item", line: int = 0) -> EvalItem:
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
         raise EvalSetError(f"{where}: missing key(s) {', '.join(missing)}")
-    unknown = sorted(set(data) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
-    if unknown:
-        raise EvalSetError(f"{where}: unknown key(s) {', '.join(unknown)} "
-                           f"(allowed: {', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)})")
+    extra = {k: v for k, v in data.items() if k not in REQUIRED_KEYS + OPTIONAL_KEYS}
 
     item_id = data["id"]
     if not isinstance(item_id, str) or not _ID.match(item_id):
@@ -132,8 +163,18 @@ def parse_item(data: Any, where: str = "item", line: int = 0) -> EvalItem:
     category = data.get("category", "")
     if not isinstance(category, str):
         raise EvalSetError(f"{where}: category must be a string")
+    partial = data.get("expect_partial", False)
+    if not isinstance(partial, bool) or (partial and refusal):
+        raise EvalSetError(f"{where}: expect_partial must be true or false, and cannot go "
+                           "with expect_refusal")
+    quotes = data.get("expected_quote", [])
+    if isinstance(quotes, str):
+        quotes = [quotes]
+    if not isinstance(quotes, list) or not all(isinstance(q, str) and q.strip() for q in quotes):
+        raise EvalSetError(f"{where}: expected_quote must be a sentence or a list of sentences")
     return EvalItem(
         id=item_id, lang=lang, question=question,
         expected_doc_ids=tuple(expected), expect_refusal=refusal,
         must_include=tuple(tuple(g) for g in groups),
-        history=tuple(dict(m) for m in history), category=category, line=line)
+        history=tuple(dict(m) for m in history), category=category, expect_partial=partial,
+        expected_quote=tuple(q.strip() for q in quotes), extra=extra, line=line)

@@ -64,6 +64,15 @@ class ItemRecord:
     confidence: float | None = None
     error: str = ""
     checks: dict[str, bool | None] = field(default_factory=dict)
+    expect_partial: bool = False
+    expected_quote: list[str] = field(default_factory=list)
+    # What the answer said the sources lack (Answer.missing).
+    missing: list[str] = field(default_factory=list)
+    # Why a refusal was decided (the answer's first note): a refusal by a rule (a name the
+    # sources never mention, a task request …) does not depend on the refusal threshold.
+    refusal_reason: str = ""
+    # The item's own keys (an evaluator's annotations), kept as they were.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,6 +142,20 @@ def answer_includes(record: ItemRecord) -> bool:
     return not record.refused and includes_all_groups(record.answer, record.must_include)
 
 
+def _spaced(text: str) -> str:
+    return " ".join(_fold(text).split())
+
+
+def quotes_expected(record: ItemRecord) -> bool:
+    """expected_quote verdict: one of the expected sentences stands in the answer."""
+    answer = _spaced(record.answer)
+    return not record.refused and any(_spaced(q) in answer for q in record.expected_quote)
+
+
+#: Refusal reasons that do not come from the relevance threshold.
+THRESHOLD_REASONS = ("", "low_confidence")
+
+
 def item_checks(record: ItemRecord) -> dict[str, bool | None]:
     """The verdicts shown per item; None means "does not apply to this item"."""
     retrieval = is_retrieval_item(record)
@@ -148,8 +171,18 @@ def item_checks(record: ItemRecord) -> dict[str, bool | None]:
                                 if retrieval and not record.refused else None)
     checks["must_include"] = (answer_includes(record)
                               if record.must_include and not record.expect_refusal else None)
+    checks["quote"] = quotes_expected(record) if record.expected_quote else None
+    checks["partial"] = (not record.refused and bool(record.missing)
+                         if record.expect_partial else None)
     gate = ("hit@3", "language", "refusal", "citations_valid", "must_include")
     checks["passed"] = not record.error and all(checks[name] is not False for name in gate)
+    # "Fully right": the right refusal, or an answer in the asker's language that cites
+    # a document answering it and holds every key fact (and quote, and stated gap) asked.
+    content = ("cites_expected", "must_include", "quote", "partial")
+    checks["fully_right"] = (not record.error and bool(checks["language"])
+                             and bool(checks["refusal"])
+                             and (record.expect_refusal
+                                  or all(checks[name] is not False for name in content)))
     return checks
 
 
@@ -268,8 +301,18 @@ def compute_metrics(records: Sequence[ItemRecord]) -> Metrics:
         "latency_max": max(latencies) if latencies else None,
         "n_errors": sum(1 for r in records if r.error),
         "passed_rate": _mean([float(bool(item_checks(r)["passed"])) for r in records]),
+        "fully_right": _mean([float(bool(item_checks(r)["fully_right"])) for r in records]),
+        "cites_expected": _share(records, "cites_expected"),
+        "quote": _share(records, "quote"),
+        "partial": _share(records, "partial"),
     })
     return metrics
+
+
+def _share(records: Sequence[ItemRecord], check: str) -> float | None:
+    """Share of the items a check applies to that pass it."""
+    verdicts = [item_checks(r)[check] for r in records]
+    return _mean([float(bool(v)) for v in verdicts if v is not None])
 
 
 def group_by_language(records: Sequence[ItemRecord]) -> dict[str, list[ItemRecord]]:
@@ -322,12 +365,19 @@ class ThresholdChoice:
     n_expected_refusals: int
 
 
+def refused_at(record: ItemRecord, threshold: float) -> bool:
+    """Whether the assistant would refuse with this threshold: when the relevance is
+    below it, or for a reason no threshold changes (a rule refused it)."""
+    by_rule = record.refused and record.refusal_reason not in THRESHOLD_REASONS
+    return by_rule or (record.confidence is not None and record.confidence < threshold)
+
+
 def refusal_f1_at(records: Sequence[ItemRecord], threshold: float) -> float | None:
-    """Refusal F1 if the assistant refused exactly when ``confidence < threshold``."""
+    """Refusal F1 if the assistant refused as :func:`refused_at` says."""
     scored = [r for r in records if r.confidence is not None]
-    tp = sum(1 for r in scored if r.confidence < threshold and r.expect_refusal)
-    fp = sum(1 for r in scored if r.confidence < threshold and not r.expect_refusal)
-    fn = sum(1 for r in scored if r.confidence >= threshold and r.expect_refusal)
+    tp = sum(1 for r in scored if refused_at(r, threshold) and r.expect_refusal)
+    fp = sum(1 for r in scored if refused_at(r, threshold) and not r.expect_refusal)
+    fn = sum(1 for r in scored if not refused_at(r, threshold) and r.expect_refusal)
     return precision_recall_f1(tp, fp, fn)[2]
 
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evals.items import SHIPPED_SET, EvalItem, EvalSetError, load_items
+from evals.items import SHIPPED_SET, EvalItem, EvalSetError, load_items, load_sets, unknown_keys
 from evals.metrics import (
     CitationCheck,
     ItemRecord,
@@ -51,6 +51,7 @@ __all__ = [
     "compare_runs",
     "ensure_index",
     "load_items",
+    "load_sets",
     "main",
     "run_compare",
     "run_eval",
@@ -160,7 +161,11 @@ def build_record(item: EvalItem, answer: Answer, latency: float,
         answer_text_language=text_language, refused=answer.refused,
         cited_doc_ids=[c.doc_id for c in sorted(answer.citations, key=lambda c: c.n)],
         retrieved_doc_ids=retrieved, citations=citations, latency=latency,
-        confidence=getattr(answer, "confidence", None))
+        confidence=getattr(answer, "confidence", None),
+        expect_partial=item.expect_partial, expected_quote=list(item.expected_quote),
+        missing=list(getattr(answer, "missing", ()) or ()),
+        refusal_reason=(answer.notes[0] if answer.refused and answer.notes else ""),
+        extra=dict(item.extra))
     record.checks = item_checks(record)
     return record
 
@@ -180,7 +185,8 @@ def error_record(item: EvalItem, error: BaseException, latency: float) -> ItemRe
         expected_doc_ids=list(item.expected_doc_ids), expect_refusal=item.expect_refusal,
         must_include=[list(g) for g in item.must_include], category=item.category,
         history=[dict(m) for m in item.history], latency=latency,
-        error=f"{type(error).__name__}: {error}")
+        error=f"{type(error).__name__}: {error}", expect_partial=item.expect_partial,
+        expected_quote=list(item.expected_quote), extra=dict(item.extra))
     record.checks = item_checks(record)
     return record
 
@@ -405,8 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="visio eval",
         description="Run an answer test set through the assistant and score it "
                     "(see evals/README.md for the format and the metric definitions).")
-    parser.add_argument("--questions", type=Path, metavar="FILE",
-                        help="JSONL test set (default: the shipped evals/questions.jsonl)")
+    parser.add_argument("--questions", type=Path, metavar="FILE", nargs="+",
+                        help="JSONL test set(s) (default: the held-out sets of the shipped "
+                             "corpus, evals/sets/*-heldout.jsonl)")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="where to write the results (default: <data_dir>/eval/<timestamp>)")
     parser.add_argument("--mode", choices=("extractive", "llm"),
@@ -453,12 +460,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"visio eval: {exc}", file=sys.stderr)
         return 2
-    questions = args.questions or SHIPPED_SET
+    questions = args.questions or list(SHIPPED_SET)
     try:
-        items = load_items(questions)
+        items = load_sets(questions)
     except EvalSetError as exc:
         print(f"visio eval: {exc}", file=sys.stderr)
         return 2
+    own_keys = unknown_keys(items)
+    if own_keys:
+        print(f"visio eval: note: the set's own keys are kept in the results: "
+              f"{', '.join(own_keys)}", file=sys.stderr)
     if args.limit:
         items = spread(items, args.limit)
     thresholds = thresholds_from_args(args, shipped=args.questions is None)
@@ -478,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"visio eval: {exc}", file=sys.stderr)
         return 2
     for run in [main_run, *(runs or {}).values()]:
-        run.meta["questions"] = str(questions)
+        run.meta["questions"] = ", ".join(str(q) for q in questions)
 
     calibration = None
     if args.calibrate:
