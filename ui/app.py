@@ -40,16 +40,18 @@ from assistant.assistant import Assistant
 from assistant.config import ConfigError, Settings
 from assistant.feedback import FeedbackError, FeedbackStore
 from assistant.store import IndexUnavailable
-from assistant.types import LANGUAGES, Answer
+from assistant import languages
+from assistant.types import Answer
 from ui import render
 from ui.labels import (
-    EXAMPLES,
-    LANGUAGE_CHOICES,
-    LANGUAGE_SWITCH_LABEL,
-    LOGIN_MESSAGE,
-    METRIC_LABELS,
-    PAGE_TITLE,
+    default_language,
+    examples,
+    intro,
+    joined,
     label,
+    language_choices,
+    language_name,
+    metric_labels,
     notice,
     pick_language,
     ui_language,
@@ -254,65 +256,73 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
     """The three tabs wired to one shared assistant; see the module docstring for the API."""
     feedback = FeedbackStore(settings.feedback_db)
     eval_count = _eval_item_count()
+    collection = assistant.collection
+    first = default_language()
 
-    with gr.Blocks(title=PAGE_TITLE, analytics_enabled=False) as app:
+    def header_text(lang: str) -> str:
+        return f"# {label(lang, 'app_title')}\n{intro(collection, lang)}"
+
+    def example_list(lang: str) -> list[dict[str, str]]:
+        return [{"text": text} for text in examples(collection, lang)]
+
+    with gr.Blocks(title=joined("app_title"), analytics_enabled=False) as app:
         conversation = gr.State(None)  # a Conversation once the first turn is asked
         browser_languages = gr.Textbox(visible=False)
         with gr.Row(equal_height=True):
-            header = gr.Markdown(_header("sv"), elem_id="visio-header")
-            ui_lang = gr.Radio(LANGUAGE_CHOICES, value="sv", label=LANGUAGE_SWITCH_LABEL,
+            header = gr.Markdown(header_text(first), elem_id="visio-header")
+            ui_lang = gr.Radio(language_choices(), value=first, label=joined("language_switch"),
                                elem_id="visio-lang", scale=0, min_width=220)
 
         with gr.Tabs():
-            with gr.Tab(label("sv", "tab_chat"), id="chat", elem_id="visio-tab-chat") as chat_tab:
+            with gr.Tab(label(first, "tab_chat"), id="chat", elem_id="visio-tab-chat") as chat_tab:
                 chatbot = gr.Chatbot(
-                    value=[], label=label("sv", "chat_label"), elem_id="visio-chat",
+                    value=[], label=label(first, "chat_label"), elem_id="visio-chat",
                     height=540, render_markdown=False, sanitize_html=True, allow_tags=False,
                     latex_delimiters=[], feedback_options=("Like", "Dislike"),
                     # No per-message copy button: it would copy the HTML source, not the text.
                     buttons=[], group_consecutive_messages=False, layout="bubble",
-                    placeholder=label("sv", "chat_placeholder"), examples=_examples("sv"))
+                    placeholder=label(first, "chat_placeholder"), examples=example_list(first))
                 with gr.Row():
-                    question = gr.Textbox(label=label("sv", "question_label"),
-                                          placeholder=label("sv", "question_placeholder"),
+                    question = gr.Textbox(label=label(first, "question_label"),
+                                          placeholder=label(first, "question_placeholder"),
                                           lines=1, max_lines=6, scale=6,
                                           elem_id="visio-question")
-                    send = gr.Button(label("sv", "send"), variant="primary", scale=1,
+                    send = gr.Button(label(first, "send"), variant="primary", scale=1,
                                      min_width=100, elem_id="visio-send")
                 with gr.Row():
-                    clear = gr.Button(label("sv", "clear"), variant="secondary", size="sm",
+                    clear = gr.Button(label(first, "clear"), variant="secondary", size="sm",
                                       elem_id="visio-clear")
                 chat_status = gr.HTML("", elem_id="visio-chat-status", js_on_load=None)
                 with gr.Row(visible=False, elem_id="visio-comment-row") as comment_row:
-                    comment = gr.Textbox(label=label("sv", "comment_label"),
-                                         placeholder=label("sv", "comment_placeholder"),
+                    comment = gr.Textbox(label=label(first, "comment_label"),
+                                         placeholder=label(first, "comment_placeholder"),
                                          lines=2, max_lines=6, scale=6,
                                          elem_id="visio-comment")
-                    comment_send = gr.Button(label("sv", "comment_send"), scale=1,
+                    comment_send = gr.Button(label(first, "comment_send"), scale=1,
                                              min_width=100, elem_id="visio-comment-send")
 
-            with gr.Tab(label("sv", "tab_wording"), id="wording",
+            with gr.Tab(label(first, "tab_wording"), id="wording",
                         elem_id="visio-tab-wording") as wording_tab:
-                wording_intro = gr.Markdown(label("sv", "wording_intro"))
+                wording_intro = gr.Markdown(label(first, "wording_intro"))
                 with gr.Row():
-                    phrase = gr.Textbox(label=label("sv", "wording_label"),
-                                        placeholder=label("sv", "wording_placeholder"),
+                    phrase = gr.Textbox(label=label(first, "wording_label"),
+                                        placeholder=label(first, "wording_placeholder"),
                                         scale=4, elem_id="visio-phrase")
-                    wording_lang = gr.Radio(_wording_choices("sv"), value="all",
-                                            label=label("sv", "wording_lang_label"), scale=2,
+                    wording_lang = gr.Radio(_wording_choices(first), value="all",
+                                            label=label(first, "wording_lang_label"), scale=2,
                                             elem_id="visio-wording-lang")
-                    search = gr.Button(label("sv", "wording_search"), variant="primary",
+                    search = gr.Button(label(first, "wording_search"), variant="primary",
                                        scale=1, min_width=100, elem_id="visio-search")
                 results = gr.HTML("", elem_id="visio-wording-results", js_on_load=COPY_JS)
 
-            with gr.Tab(label("sv", "tab_eval"), id="eval", elem_id="visio-tab-eval",
+            with gr.Tab(label(first, "tab_eval"), id="eval", elem_id="visio-tab-eval",
                         visible=eval_count > 0) as eval_tab:
-                eval_intro = gr.Markdown(label("sv", "eval_intro"))
+                eval_intro = gr.Markdown(label(first, "eval_intro"))
                 with gr.Row():
                     eval_items = gr.Slider(1, max(eval_count, 1), value=max(1, min(40, eval_count)),
-                                           step=1, label=label("sv", "eval_count"), scale=3,
+                                           step=1, label=label(first, "eval_count"), scale=3,
                                            elem_id="visio-eval-items")
-                    eval_run = gr.Button(label("sv", "eval_run"), variant="primary", scale=1,
+                    eval_run = gr.Button(label(first, "eval_run"), variant="primary", scale=1,
                                          elem_id="visio-eval-run")
                 eval_status = gr.Markdown("", elem_id="visio-eval-status")
                 eval_out = gr.HTML("", elem_id="visio-eval-out", js_on_load=None)
@@ -321,13 +331,13 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
         def relabel(lang: str) -> dict[Any, Any]:
             lang = ui_language(lang)
             return {
-                header: gr.update(value=_header(lang)),
+                header: gr.update(value=header_text(lang)),
                 chat_tab: gr.update(label=label(lang, "tab_chat")),
                 wording_tab: gr.update(label=label(lang, "tab_wording")),
                 eval_tab: gr.update(label=label(lang, "tab_eval")),
                 chatbot: gr.update(label=label(lang, "chat_label"),
                                    placeholder=label(lang, "chat_placeholder"),
-                                   examples=_examples(lang)),
+                                   examples=example_list(lang)),
                 question: gr.update(label=label(lang, "question_label"),
                                     placeholder=label(lang, "question_placeholder")),
                 send: gr.update(value=label(lang, "send")),
@@ -470,7 +480,7 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
             if not text.strip():
                 return render.wording_html("", [], ui)
             try:
-                matches = assistant.find_wording(text, lang=lang if lang in LANGUAGES else None)
+                matches = assistant.find_wording(text, lang=lang if lang in languages.registry() else None)
             except IndexUnavailable as exc:
                 log.warning("wording search without index: %s", exc)
                 return render.notice_html(notice(ui, "index_missing"))
@@ -500,7 +510,7 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
 
         # -- plain API ---------------------------------------------------------------------
         def ask(question: str, history: list[dict[str, str]] | None = None,
-                ui_lang: str = "sv") -> dict[str, Any]:
+                ui_lang: str = "") -> dict[str, Any]:
             """Answer one question (Swedish or Finnish) with citations; see Answer.to_dict."""
             return assistant.ask(question, history or [], ui_lang).to_dict()
 
@@ -511,7 +521,7 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
                 raise gr.Error(label(lang, "too_long_input", chars=len(phrase),
                                      limit=MAX_PHRASE_CHARS))
             try:
-                matches = assistant.find_wording(phrase, lang=lang if lang in LANGUAGES else None)
+                matches = assistant.find_wording(phrase, lang=lang if lang in languages.registry() else None)
             except IndexUnavailable as exc:
                 raise gr.Error(notice(lang, "index_missing")) from exc
             return [m.to_dict() for m in matches]
@@ -521,17 +531,9 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
     return app
 
 
-def _header(lang: str) -> str:
-    return f"# {label(lang, 'app_title')}\n{label(lang, 'app_intro')}"
-
-
-def _examples(lang: str) -> list[dict[str, str]]:
-    return [{"text": text} for text in EXAMPLES[ui_language(lang)]]
-
-
 def _wording_choices(lang: str) -> list[tuple[str, str]]:
     return [(label(lang, "wording_lang_all"), "all"),
-            (label(lang, "lang_sv"), "sv"), (label(lang, "lang_fi"), "fi")]
+            *((language_name(lang, code), code) for code in languages.codes())]
 
 
 def _status(text: str) -> str:
@@ -541,9 +543,9 @@ def _status(text: str) -> str:
 def _eval_item_count() -> int:
     """Items in the shipped test set (0 hides the tab when the evals are not installed)."""
     try:
-        from evals.runner import SHIPPED_SET, load_items
+        from evals.runner import SHIPPED_SET, load_sets
 
-        return len(load_items(SHIPPED_SET))
+        return len(load_sets(SHIPPED_SET))
     except Exception as exc:  # no test set, or an unreadable one: no evaluation tab
         log.warning("evaluation tab disabled: %s", exc)
         return 0
@@ -552,12 +554,12 @@ def _eval_item_count() -> int:
 def _run_evaluation(settings: Settings, count: int, ui: str) -> tuple[str, str]:
     """The shipped set (``count`` items spread over it) through the eval runner."""
     from evals import report
-    from evals.runner import SHIPPED_SET, SHIPPED_THRESHOLDS, load_items, run_eval, spread
+    from evals.runner import SHIPPED_SET, SHIPPED_THRESHOLDS, load_sets, run_eval, spread
 
-    items = load_items(SHIPPED_SET)
+    items = load_sets(SHIPPED_SET)
     chosen = spread(items, max(1, min(count, len(items))))
     run = run_eval(settings, chosen, progress=True, label="ui")
-    names = {key: METRIC_LABELS[ui].get(key, default) for key, default in report.HEADLINE.items()}
+    names = {key: metric_labels(ui).get(key, default) for key, default in report.HEADLINE.items()}
     body = render.eval_html(run.summary, report.charts(run, None), ui, names,
                             SHIPPED_THRESHOLDS, report.fmt)
     status = label(ui, "eval_done", n=len(run.records),
@@ -574,7 +576,7 @@ def launch_app(app: gr.Blocks, settings: Settings, **options: Any) -> tuple[Any,
         "server_name": settings.host,
         "server_port": settings.port,
         "auth": parse_auth(settings.auth),
-        "auth_message": LOGIN_MESSAGE,
+        "auth_message": joined("login_message"),
         "theme": THEME,
         "css": CSS,
         "share": False,

@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from assistant.types import LANGUAGES, Answer, Citation, WordingMatch
+from assistant import languages
+from assistant.types import Answer, Citation, WordingMatch
 from ui.labels import label, language_name
 
 #: Characters kept around the highlighted sentences of a source quote.
@@ -192,12 +193,13 @@ def passage_status(ui_lang: str, lang: str, translation: bool, official: bool = 
 def passage_heading(ui_lang: str, lang: str, translation: bool, official: bool) -> str:
     """"På svenska · originaltext" / "På finska · översättning från svenska"."""
     origin = _origin(ui_lang, lang, translation, official) or [label(ui_lang, "original")]
-    return " · ".join([label(ui_lang, f"in_{lang}"), *origin])
+    return " · ".join([label(ui_lang, "in_language", language=language_name(ui_lang, lang)),
+                       *origin])
 
 
 def _origin(ui_lang: str, lang: str, translation: bool, official: bool) -> list[str]:
     if translation:
-        return [label(ui_lang, f"translated_from_{_other(lang)}")]
+        return [label(ui_lang, "translated_from", language=language_name(ui_lang, _other(lang)))]
     if not official:
         return [label(ui_lang, "unofficial")]
     return []
@@ -307,8 +309,9 @@ def eval_html(summary: Mapping[str, Any], charts: Sequence[tuple[str, str]], ui_
     """Scores (overall and per language) against their minimums, then the report's charts."""
     overall = summary.get("overall", {})
     by_language = summary.get("by_language", {})
-    langs = sorted(by_language, key=lambda lang: (lang not in LANGUAGES, LANGUAGES.index(lang)
-                                                  if lang in LANGUAGES else 0, lang))
+    order = languages.codes()
+    langs = sorted(by_language, key=lambda lang: (lang not in order, order.index(lang)
+                                                  if lang in order else 0, lang))
 
     def shown(key: str, value: Any) -> str:
         return "–" if value is None else str(format_value(key, value))
@@ -346,4 +349,5 @@ def eval_html(summary: Mapping[str, Any], charts: Sequence[tuple[str, str]], ui_
 
 
 def _other(lang: str) -> str:
-    return "fi" if lang == "sv" else "sv"
+    """The language a translation was made from: the first other enabled language."""
+    return next((code for code in languages.codes() if code != lang), lang)
