@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from assistant import languages
 from assistant.config import Settings
-from assistant.evidence import Scored, Selection, add_units
+from assistant.evidence import Scored, Selection, add_units, heading_terms
 from assistant.lexical import overlap, terms, words
 from assistant.retrieval import Snapshot
 from assistant.types import Unit
@@ -46,6 +46,7 @@ _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|2[01]\d\d)(?!\d)")
 _DATE = re.compile(r"(?<!\d)\d{1,2}\.\s?\d{1,2}\.(\s?\d{2,4})?")
 _DIGITS = re.compile(r"\d")
+_CLOCK = re.compile(r"(?<!\d)(?:[01]?\d|2[0-3])[.:][0-5]\d(?!\d)")
 _PERCENT_SIGN = re.compile(r"\d\s?%|%\s?\d")
 _CURRENCY_SIGN = re.compile(r"[€$£]\s?\d|\d\s?[€$£]")
 _POSTCODE = re.compile(r"(?<!\d)\d{5}(?!\d)")
@@ -106,7 +107,8 @@ def _has_translation(library: Snapshot | None, unit: Unit, lang: str | None) -> 
 
 
 def shares_words(scored: Scored) -> bool:
-    """Whether an evidence unit contains a term of the question (of any formulation).
+    """Whether an evidence unit, or the heading it stands under, contains a term of the
+    question (of any formulation).
 
     Evidence that exists only in another language cannot be judged by its words,
     so it counts as sharing.
@@ -117,7 +119,9 @@ def shares_words(scored: Scored) -> bool:
         if item.unit.source.lang != retrieval.lang and not _has_translation(
                 retrieval.library, item.unit, retrieval.lang):
             return True
-        if overlap(wanted, item.unit.terms) > 0:
+        unit = item.unit
+        seen = (*unit.terms, *heading_terms(unit.source.title, unit.section, unit.source.lang))
+        if overlap(wanted, seen) > 0:
             return True
     return False
 
@@ -228,11 +232,14 @@ def _percentage(text: str, language: languages.Language, known: frozenset[str]) 
 
 
 def _date(text: str, language: languages.Language, known: frozenset[str]) -> bool:
+    """A year (not one of a name), a date, a month, a weekday or a time of day."""
     plain = _plain(text)
     if any(m.group(1) not in known for m in _YEAR.finditer(plain)) or _DATE.search(plain):
         return True
-    return any(w.startswith(language.months) for w in _words_of(text)) if language.months \
-        else False
+    if _CLOCK.search(plain):
+        return True
+    prefixes = (*language.months, *language.times)
+    return bool(prefixes) and any(w.startswith(prefixes) for w in _words_of(text))
 
 
 def _address(text: str, language: languages.Language, known: frozenset[str]) -> bool:
@@ -346,7 +353,7 @@ def _closest_holding(scored: Scored, kind: str, selection: Selection, known: fro
                      question: set[str]) -> tuple[int, Unit] | None:
     """The unit holding ``kind`` that best belongs with the answer: in the paragraph of a
     quoted unit first, then in a quoted section, then anywhere in the retrieved passages;
-    among those, the one most similar to the question. It must stay within
+    among those, the one most similar to the question. One from elsewhere must stay within
     ``HOLDING_MARGIN`` of the best evidence's similarity (a key combination for another
     command, three pages away, does not answer "which key does X?"), and a name (of an
     organisation or a place, so common in manuals) must come with a word of the question.
@@ -366,10 +373,10 @@ def _closest_holding(scored: Scored, kind: str, selection: Selection, known: fro
         if not answers(unit, kind, known, question):
             return
         similarity = float((vectors @ unit.vector).max())
-        if similarity < floor:
-            return
         closeness = (2 if (unit.source.key, unit.block) in blocks
                      else 1 if _place(unit) in sections else 0)
+        if closeness == 0 and similarity < floor:
+            return
         found[unit.id] = ((closeness, similarity), index, unit)
 
     for item in scored.items:

@@ -358,6 +358,8 @@ class Retriever:
         if isinstance(formulations, str):
             formulations = [Formulation(formulations)]
         formulations = tuple(formulations)
+        if not formulations:
+            raise ValueError("nothing to search for: give at least one formulation")
         vectors = self.embedder.embed_queries([f.text for f in formulations])
         codes = [lang] if lang in languages.registry() else list(languages.codes())
         query_terms = tuple(tuple(terms(f.text, codes)) for f in formulations)

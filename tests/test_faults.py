@@ -26,7 +26,7 @@ import pytest
 from gradio_client import Client
 from ui_server import running_app
 
-from assistant import i18n
+from assistant import languages
 from assistant.assistant import Assistant
 from assistant.config import Settings
 from assistant.feedback import FeedbackError, FeedbackStore
@@ -76,7 +76,7 @@ def assert_rebuild_notice(answer: Answer, lang: str) -> None:
     """The index notice in the user's language, and a note naming the remedy."""
     assert isinstance(answer, Answer)
     assert answer.refused and not answer.citations
-    assert answer.answer == i18n.text(lang, "index_missing")
+    assert answer.answer == languages.get(lang).text("index_missing")
     assert answer.notes[0] == "index_missing"
     assert any(REBUILD in note for note in answer.notes[1:]), answer.notes
 
@@ -148,11 +148,11 @@ def test_app_starts_on_a_damaged_index_and_tells_the_user(index_copy, embedder):
         client = Client(url, verbose=False)
         for lang, question in QUESTIONS.items():
             answer = client.predict(question, [], lang, api_name="/ask")
-            assert answer["refused"] and answer["answer"] == i18n.text(lang, "index_missing")
+            assert answer["refused"] and answer["answer"] == languages.get(lang).text("index_missing")
             assert any(REBUILD in note for note in answer["notes"])
         _box, messages, _status = client.predict(QUESTIONS["fi"], "fi", api_name="/chat")
         shown = html.unescape(_text(messages[-1]))
-        assert i18n.text("fi", "index_missing") in shown
+        assert languages.get("fi").text("index_missing") in shown
         assert REBUILD in shown and "Traceback" not in shown
 
 
@@ -233,8 +233,8 @@ def _ask_within(assistant: Assistant, question: str, lang: str,
 
 def assert_extractive_fallback(answer: Answer, lang: str) -> None:
     assert not answer.refused and answer.mode == "extractive"
-    assert answer.answer.startswith(i18n.text(lang, "llm_fallback"))
-    assert answer.notes == (i18n.text(lang, "llm_fallback"),)
+    assert answer.answer.startswith(languages.get(lang).text("llm_fallback"))
+    assert answer.notes == (languages.get(lang).text("llm_fallback"),)
     assert answer.citations and all(f"[{c.n}]" in answer.answer for c in answer.citations)
 
 

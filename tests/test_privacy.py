@@ -13,7 +13,7 @@ from test_faults import click_thumb
 from ui_server import running_app
 
 from assistant.assistant import Assistant
-from assistant.cli import main as visio
+from visio.cli import main as visio
 from assistant.feedback import FeedbackStore
 
 SECRET = "Mitt personnummer är 010101-123X, vad säger visionen för små kommuner?"

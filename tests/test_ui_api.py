@@ -15,7 +15,11 @@ from gradio_client import Client
 from ui_server import running_app
 
 from assistant.assistant import Assistant
-from assistant.i18n import text as assistant_text
+from assistant import languages
+
+
+def assistant_text(lang: str, key: str) -> str:
+    return languages.get(lang).text(key)
 from assistant.language import detect_language
 
 pytestmark = pytest.mark.slow

@@ -74,6 +74,7 @@ class Language:
     currency: frozenset[str]
     percent: frozenset[str]
     months: tuple[str, ...]
+    times: tuple[str, ...]
     streets: tuple[str, ...]
     ordinals: Mapping[str, int]
     asks: Mapping[str, re.Pattern[str]]
@@ -153,6 +154,7 @@ def load_language(path: Path) -> Language:
             question=_words(words.get("question")),
             percent=_words(words.get("percent")),
             months=tuple(sorted(_words(words.get("months")))),
+            times=tuple(sorted(_words(words.get("times")))),
             streets=tuple(sorted(_words(words.get("streets")))),
             ordinals=MappingProxyType(ordinals),
             asks=MappingProxyType({k: p for k in ASK_KINDS if (p := _alternation(
