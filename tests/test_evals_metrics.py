@@ -26,6 +26,7 @@ from evals.items import (
 )
 from evals.metrics import (
     NO_DOC,
+    UNLABELLED,
     CitationCheck,
     ItemRecord,
     choose_refusal_threshold,
@@ -40,6 +41,7 @@ from evals.metrics import (
     ndcg,
     percentile,
     precision_recall_f1,
+    quote_precision,
     recall_at_k,
     refusal_confusion,
     refusal_f1_at,
@@ -236,6 +238,109 @@ def test_breakdowns_by_language_document_and_category():
     assert summary["by_doc"][NO_DOC]["recall@3"] is None
     assert set(summary["by_category"]) == {"direct", "paraphrase", "out_of_scope"}
     json.dumps(summary)  # the summary is plain JSON
+
+
+def test_language_category_tag_and_own_key_breakdowns():
+    records = [
+        rec("s1", lang="sv", category="direct", expected=["a"], retrieved=["a"]),
+        rec("s2", lang="sv", category="paraphrase", expected=["a"], retrieved=["b"]),
+        rec("f1", lang="fi", category="direct", expected=["a"], retrieved=["b", "a"]),
+        rec("f2", lang="fi", expected=["a"], retrieved=["a"]),
+    ]
+    records[0].tags = ["hard", "numbers"]
+    records[2].tags = ["hard"]
+    records[0].extra = {"source": "staff", "difficulty": 2}
+    records[1].extra = {"source": ["staff", "residents"], "difficulty": 2}
+    records[2].extra = {"source": "residents"}
+    summary = summarize(records, by_keys=["source", "difficulty"])
+    table = summary["by_language_category"]
+    assert set(table) == {"sv", "fi"}
+    assert set(table["sv"]) == {"direct", "paraphrase"}
+    assert set(table["fi"]) == {"direct", UNLABELLED}
+    assert table["fi"]["direct"]["recall@1"] == 0.0 and table["fi"]["direct"]["recall@3"] == 1.0
+    assert {k: v["n_items"] for k, v in summary["by_tag"].items()} == {"hard": 2, "numbers": 1}
+    # A list value counts the item in each of its groups; a missing one is unlabelled.
+    assert {k: v["n_items"] for k, v in summary["by_key"]["source"].items()} == {
+        "staff": 2, "residents": 2, UNLABELLED: 1}
+    assert {k: v["n_items"] for k, v in summary["by_key"]["difficulty"].items()} == {
+        "2": 2, UNLABELLED: 2}
+    # Every group carries its figures' intervals, and the summary stays plain JSON.
+    ci = table["sv"]["direct"]["ci"]["fully_right"]
+    # (s1 cites nothing, so it is not fully right: 0 of 1, Wilson [0, z²/(1 + z²)].)
+    assert ci["n"] == 1 and ci["method"] == "wilson" and ci["value"] == 0.0
+    assert ci["low"] == 0.0 and ci["high"] == pytest.approx(3.8415 / 4.8415, abs=1e-4)
+    assert summary["intervals"]["seed"] and summary["intervals"]["resamples"] >= 1000
+    json.dumps(summary)
+    assert "ci" not in summarize(records, intervals=False)["overall"]
+
+
+# --- sentence-level checks ---------------------------------------------------------------
+
+SENTENCE = "Obegränsat och snabbt bredband gör det möjligt att arbeta."
+OTHER = "I små kommuner är vi nära människorna."
+
+
+def quoting(answer: str = "", quoted: tuple[str, ...] = (), *, expected_quote=(SENTENCE,),
+            refused: bool = False, docs: tuple[str, ...] = ("vision-small",),
+            expected: tuple[str, ...] = ("vision-small",)) -> ItemRecord:
+    record = rec(expected=list(expected), retrieved=list(docs), answer=answer,
+                 refused=refused)
+    record.expected_quote = list(expected_quote)
+    record.citations = [CitationCheck(n=i + 1, doc_id=d, lang="sv", valid=True,
+                                      text=f"{OTHER} {SENTENCE}", quoted=list(quoted))
+                        for i, d in enumerate(docs)]
+    record.cited_doc_ids = list(docs)
+    record.checks = item_checks(record)
+    return record
+
+
+def test_expected_quote_passes_when_the_answer_quotes_one_of_the_sentences():
+    # In the answer text, whatever the case, line breaks and the frame around it.
+    spread = SENTENCE.upper().replace(" att ", "\n att ")
+    assert quoting(f"Så här står det: ”{spread}” [1]").checks["quote"] is True
+    # Or as a sentence the citation marks as quoted (an llm answer in its own words).
+    assert quoting("Det går att jobba var som helst [1].", (SENTENCE,)).checks["quote"] is True
+    # Any one of several alternatives is enough.
+    assert quoting(OTHER, expected_quote=("Något annat.", OTHER)).checks["quote"] is True
+
+
+def test_expected_quote_fails_when_the_sentence_is_not_quoted():
+    # The cited passage holds the sentence, but the answer quotes another one of it.
+    record = quoting(f"”{OTHER}” [1]", (OTHER,))
+    assert record.checks["quote"] is False and record.checks["fully_right"] is False
+    # Part of the sentence is not the sentence.
+    assert quoting("snabbt bredband gör det möjligt").checks["quote"] is False
+    # A refusal never quotes, even if its text repeats the words.
+    assert quoting(SENTENCE, (SENTENCE,), refused=True).checks["quote"] is False
+    # Items without expected_quote are not judged on it.
+    assert quoting("x", expected_quote=()).checks["quote"] is None
+
+
+def test_quote_check_counts_towards_fully_right_and_its_own_rate():
+    good = quoting(f"”{SENTENCE}” [1]", (SENTENCE,))
+    bad = quoting(f"”{OTHER}” [1]", (OTHER,))
+    unjudged = quoting("x", expected_quote=())
+    assert good.checks["fully_right"] is True
+    assert compute_metrics([good, bad, unjudged])["quote"] == pytest.approx(1 / 2)
+
+
+def test_quote_precision_is_the_share_of_quoted_sentences_from_expected_documents():
+    # Two citations: vision-small (expected) quotes 2 sentences, about (not expected) 1.
+    record = quoting("…", docs=("vision-small", "about"))
+    record.citations[0].quoted = [OTHER, SENTENCE]
+    record.citations[1].quoted = [OTHER]
+    assert quote_precision([record]) == pytest.approx(2 / 3)
+    # A citation without sentence offsets counts as one quoted unit (its passage).
+    whole = quoting("…", docs=("about",))
+    assert quote_precision([record, whole]) == pytest.approx(2 / 4)
+    # Refusals and refusal items are outside the figure.
+    refusal = rec(refusal=True, refused=True)
+    refusal.citations = [CitationCheck(n=1, doc_id="about", lang="sv", valid=True, text="x")]
+    wrong_refusal = quoting("…", refused=True, docs=("about",))
+    assert quote_precision([refusal, wrong_refusal]) is None
+    metrics = compute_metrics([record, whole, refusal])
+    assert metrics["quote_precision"] == pytest.approx(0.5)
+    assert metrics["n_quoted_sentences"] == 4
 
 
 # --- refusal threshold calibration ----------------------------------------------------------
