@@ -74,7 +74,11 @@ def wilson(successes: float, n: float, z: float = Z95) -> tuple[float, float] | 
     centre = p + z * z / (2 * n)
     spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     denominator = 1 + z * z / n
-    return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
+    low, high = (centre - spread) / denominator, (centre + spread) / denominator
+    # Exactly 0 and 1 at the ends (rounding gives 0.9999999999999999 for p̂ = 1).
+    low = 0.0 if successes <= 0 else max(0.0, min(low, p))
+    high = 1.0 if successes >= n else min(1.0, max(high, p))
+    return low, high
 
 
 def resample_indices(n: int, resamples: int = BOOTSTRAP_RESAMPLES,

@@ -44,6 +44,10 @@ def test_wilson_by_hand():
     low, high = wilson(40, 40)
     assert high == 1.0 and low == pytest.approx(1 - 3.8415 / 43.8415, abs=1e-4)
     assert wilson(0, 0) is None
+    for n in range(1, 200):  # the ends are exact, and the interval holds the share
+        assert wilson(n, n)[1] == 1.0 and wilson(0, n)[0] == 0.0
+        low, high = wilson(n // 3, n)
+        assert low <= (n // 3) / n <= high
 
 
 def test_proportions_get_wilson_and_everything_else_the_bootstrap():
