@@ -128,8 +128,10 @@ def _compare_header(metric: str, lang: str | None) -> str:
 
 
 def failed_checks(record: ItemRecord) -> list[str]:
+    """The checks an item fails ("passed" and "fully_right" summarise these, so are left out)."""
     checks = record.checks or item_checks(record)
-    names = [name for name, ok in checks.items() if ok is False and name != "passed"]
+    names = [name for name, ok in checks.items()
+             if ok is False and name not in ("passed", "fully_right")]
     if record.error:
         names.append("error")
     return names
@@ -831,7 +833,7 @@ def _item_html(r: ItemRecord, change: Mapping[str, Any] | None = None) -> str:
             + _extra_html(r.extra)
             + (_change_html(change) if change and status != "unchanged" else ""))
     attrs = {"lang": r.lang, "category": r.category or "(unlabelled)", "outcome": result,
-             "checks": " ".join(n for n in failed if n != "fully_right"), "change": status}
+             "checks": " ".join(failed), "change": status}
     data = " ".join(f'data-{k}="{e(v)}"' for k, v in attrs.items())
     return f'<details class="item" id="item-{e(r.id)}" {data}>{summary}{body}</details>'
 
@@ -844,8 +846,7 @@ def _options(values: Sequence[str], labels: Mapping[str, str] | None = None) -> 
 def _filters(records: Sequence[ItemRecord], with_change: bool, with_checks: bool = True) -> str:
     langs = sorted({r.lang for r in records})
     categories = sorted({r.category or "(unlabelled)" for r in records})
-    failed = ({n for r in records for n in failed_checks(r) if n != "fully_right"}
-              if with_checks else set())
+    failed = {n for r in records for n in failed_checks(r)} if with_checks else set()
     checks = [n for n in (*COMPARED_CHECKS, "error") if n in failed]
     parts = [
         '<form class="filters" id="filters" aria-label="Filter items">',
