@@ -63,7 +63,7 @@ def _citation_key(record: ItemRecord, spans: bool = True) -> list[tuple[str, str
 def _side(record: ItemRecord, checks: Mapping[str, bool | None]) -> dict[str, Any]:
     return {"answer": record.answer, "error": record.error, "refused": record.refused,
             "fully_right": bool(checks["fully_right"]),
-            "failed": [k for k in (*COMPARED_CHECKS,) if checks.get(k) is False],
+            "failed": [k for k in COMPARED_CHECKS if checks.get(k) is False],
             "cited_doc_ids": list(record.cited_doc_ids),
             "retrieved_doc_ids": list(record.retrieved_doc_ids[:RETRIEVAL_DEPTH]),
             "citations": [{"n": c.n, "doc_id": c.doc_id, "lang": c.lang,

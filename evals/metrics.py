@@ -487,6 +487,9 @@ class MetricSpec:
     higher_is_better: bool = True
     # Timing depends on the machine and its load, not only on the answers.
     quality: bool = True
+    # A share of items (each item one trial that succeeds or not): a Wilson interval.
+    # Otherwise (means, ratios over citations or sentences, F1, percentiles) a bootstrap.
+    share: bool = True
 
 
 #: Every figure that has per-item terms, in reading order (the headline first).
@@ -494,26 +497,27 @@ METRICS: dict[str, MetricSpec] = {
     "fully_right": MetricSpec("Fully right"),
     **{f"recall@{k}": MetricSpec(f"Retrieval recall@{k}", "retrieval items")
        for k in RECALL_KS},
-    "mrr": MetricSpec("Mean reciprocal rank", "retrieval items"),
-    f"ndcg@{NDCG_K}": MetricSpec(f"nDCG@{NDCG_K}", "retrieval items"),
+    "mrr": MetricSpec("Mean reciprocal rank", "retrieval items", share=False),
+    f"ndcg@{NDCG_K}": MetricSpec(f"nDCG@{NDCG_K}", "retrieval items", share=False),
     "language_accuracy": MetricSpec("Answer-language accuracy"),
     "answer_text_language_accuracy": MetricSpec("Answer-text language accuracy (detector)",
                                                 "answers judged"),
     "refusal_precision": MetricSpec("Refusal precision", "refused items"),
     "refusal_recall": MetricSpec("Refusal recall", "items expecting a refusal"),
-    "refusal_f1": MetricSpec("Refusal F1", "items refused or expecting a refusal"),
-    "citation_validity": MetricSpec("Citation validity", "citations"),
+    "refusal_f1": MetricSpec("Refusal F1", "items refused or expecting a refusal",
+                             share=False),
+    "citation_validity": MetricSpec("Citation validity", "citations", share=False),
     "grounded_rate": MetricSpec("Answers with a valid citation", "answers"),
     "cites_expected": MetricSpec("Answers citing an expected document", "answers"),
     "must_include": MetricSpec("must_include rate", "items with must_include"),
     "quote": MetricSpec("expected_quote rate", "items with expected_quote"),
-    "quote_precision": MetricSpec("Quote precision", "quoted sentences"),
+    "quote_precision": MetricSpec("Quote precision", "quoted sentences", share=False),
     "partial": MetricSpec("Partial answers saying what is missing", "items expecting it"),
     "passed_rate": MetricSpec("Items passing every gate check"),
     "latency_p50": MetricSpec("Latency p50", "answered items", higher_is_better=False,
-                              quality=False),
+                              quality=False, share=False),
     "latency_p95": MetricSpec("Latency p95", "answered items", higher_is_better=False,
-                              quality=False),
+                              quality=False, share=False),
 }
 
 
@@ -578,7 +582,7 @@ def metric_intervals(records: Sequence[ItemRecord], *, resamples: int = BOOTSTRA
     Records are put in id order first, so the intervals do not depend on the order of the
     set's lines."""
     ordered = sorted(records, key=lambda r: r.id)
-    return {name: interval(terms, resamples, seed).to_dict()
+    return {name: interval(terms, resamples, seed, share=METRICS[name].share).to_dict()
             for name, terms in metric_terms(ordered).items()}
 
 

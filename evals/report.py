@@ -274,12 +274,20 @@ def render_markdown(run: EvalRun, compare: Mapping[str, EvalRun] | None,
     failing = _failing(run.records)
     parts += [f"## Items not fully right or failing a gate check ({len(failing)})", ""]
     if failing:
+        own = any(r.extra for r in failing)
         parts.append(_md_table(
-            ["id", "lang", "category", "failed", "question", "retrieved", "answer"],
+            ["id", "lang", "category", "failed", "question", "retrieved", "answer",
+             *(["own keys"] if own else [])],
             [[r.id, r.lang, r.category, ", ".join(failed_checks(r)), _clip(r.question, 90),
-              " ".join(r.retrieved_doc_ids[:3]), _clip(r.error or r.answer, 140)]
+              " ".join(r.retrieved_doc_ids[:3]), _clip(r.error or r.answer, 140),
+              *([_clip(_own_keys_text(r.extra), 120)] if own else [])]
              for r in failing]))
     return "\n".join(parts) + "\n"
+
+
+def _own_keys_text(extra: Mapping[str, Any]) -> str:
+    return "; ".join(f"{k}: {v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
+                     for k, v in extra.items())
 
 
 def _bootstrap_text(summary: Mapping[str, Any]) -> str:

@@ -171,11 +171,11 @@ def check_citation(citation: Citation, corpus: Mapping[tuple[str, str], str],
                          char_start=citation.char_start, char_end=citation.char_end,
                          title=citation.title, section=citation.section,
                          highlights=highlights,
-                         quoted=quoted_sentences(citation, text, highlights))
+                         quoted=_quoted_at(citation, text, highlights))
 
 
-def quoted_sentences(citation: Citation, document: str | None,
-                     highlights: Sequence[Sequence[int]]) -> list[str]:
+def _quoted_at(citation: Citation, document: str | None,
+               highlights: Sequence[Sequence[int]]) -> list[str]:
     """The sentences at the citation's highlight offsets, as the document has them (or as
     the passage has them, when the document is unknown)."""
     out = []

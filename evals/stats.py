@@ -138,12 +138,19 @@ class Interval:
 
 
 def interval(terms: Terms, resamples: int = BOOTSTRAP_RESAMPLES,
-             seed: int = BOOTSTRAP_SEED) -> Interval:
-    """Wilson for proportions of items, the percentile bootstrap over items otherwise."""
+             seed: int = BOOTSTRAP_SEED, *, share: bool | None = None) -> Interval:
+    """Wilson for a share of items, the percentile bootstrap over items otherwise.
+
+    ``share`` says which the figure is (None: decide from the terms, a share when every
+    item is one trial that succeeds or not)."""
     value = terms.value()
     if value is None:
         return Interval(None, None, None, 0, "", terms.units)
-    if terms.is_proportion():
+    if share is None:
+        share = terms.is_proportion()
+    if share:
+        if not terms.is_proportion():
+            raise ValueError("a share needs one 0/1 trial per counted item")
         low, high = wilson(float(terms.num[terms.den > 0].sum()), terms.n)  # type: ignore[misc]
         return Interval(value, low, high, terms.n, "wilson", terms.units)
     samples = _statistic(terms, resample_indices(len(terms.num), resamples, seed))

@@ -240,6 +240,7 @@ def test_write_outputs_produces_the_four_files(tmp_path):
         assert figure in markdown
     assert "## By language × category" in markdown and "own keys kept" in markdown
     assert "## Baselines" in markdown and "fi-small-02" in markdown
+    assert "| own keys |" not in markdown  # no failing item has any
 
     page = paths["report_html"].read_text(encoding="utf-8")
     parser = assert_self_contained(page)
@@ -318,6 +319,7 @@ def test_a_comparison_goes_into_the_run_report_and_its_own_files(tmp_path):
     assert "## Comparison with an earlier run" in markdown
     assert "### Newly failing (fully right in A, not in B) (1)" in markdown
     assert "| Fully right | 0.667 | 0.333 | -0.333 |" in markdown
+    assert "| own keys |" in markdown and 'notes: asked by staff; source: {"page": 3}' in markdown
     page = paths["report_html"].read_text(encoding="utf-8")
     assert_self_contained(page)
     assert 'id="comparison"' in page and 'href="#item-sv-small-02"' in page

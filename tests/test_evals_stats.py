@@ -186,5 +186,14 @@ def test_every_headline_figure_has_terms_and_intervals_ignore_the_order_of_the_s
     assert metric_intervals(group) == metric_intervals(shuffled)
     ci = metric_intervals(group)
     assert ci["must_include"]["n"] == 30 and ci["must_include"]["method"] == "wilson"
-    assert ci["mrr"]["method"] == "bootstrap"
+    for name, spec in METRICS.items():
+        if ci[name]["value"] is not None:
+            assert ci[name]["method"] == ("wilson" if spec.share else "bootstrap"), name
+    # The method is the figure's, whatever the data: with the expected document at rank 1
+    # or nowhere, every reciprocal rank is 0 or 1, and MRR is still a mean, bootstrapped.
+    for r in group:
+        r.retrieved_doc_ids = r.retrieved_doc_ids[:1]
+    assert metric_intervals(group)["mrr"]["method"] == "bootstrap"
+    with pytest.raises(ValueError):
+        interval(ratio_terms([(0.5, 1.0)]), share=True)
     assert ci["recall@1"]["value"] == pytest.approx(10 / 30)  # rank 1 when i % 3 == 0
