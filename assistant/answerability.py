@@ -36,15 +36,16 @@ from assistant.understanding import Query
 #: How much less similar to the question than the best evidence a unit may be and still be
 #: brought into an answer for holding what was asked (a phone number, a name).
 HOLDING_MARGIN = 0.04
-#: Kinds whose evidence (any proper noun) is so common that the unit holding it must also
-#: share a word with the question.
-CO_OCCURRING = frozenset(("agent", "place"))
+#: Kinds whose evidence (any proper noun, any number) is so common that the unit holding
+#: it must also speak of what the question asks about (share a word with it).
+CO_OCCURRING = frozenset(("agent", "place", "count", "value"))
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _PHONE = re.compile(r"(?<![\w.])\+?\d[\d ()\-/]{5,}\d(?![\w.])")
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|2[01]\d\d)(?!\d)")
-_DATE = re.compile(r"(?<!\d)\d{1,2}\.\s?\d{1,2}\.(\s?\d{2,4})?")
+# A day and month ("24.12.", "1. 3. 2024"), not a version number ("2.4.0").
+_DATE = re.compile(r"(?<![\d.])(?:[0-2]?\d|3[01])\.\s?(?:0?[1-9]|1[0-2])\.(?:\s?\d{4})?(?![\d.])")
 _DIGITS = re.compile(r"\d")
 _CLOCK = re.compile(r"(?<!\d)(?:[01]?\d|2[0-3])[.:][0-5]\d(?!\d)")
 _PERCENT_SIGN = re.compile(r"\d\s?%|%\s?\d")
@@ -264,6 +265,7 @@ _CHECKS = {
     "amount": _amount,
     "percentage": _percentage,
     "count": _number,
+    "value": _number,
     "date": _date,
     "address": _address,
 }

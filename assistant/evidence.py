@@ -38,7 +38,7 @@ EVIDENCE_PASSAGES = 3
 #: Passages (sources) one ordinary answer quotes at most.
 MAX_SOURCES = 2
 #: How far below the best unit another may score and still be quoted.
-SENTENCE_MARGIN = 0.03
+SENTENCE_MARGIN = 0.05
 #: Weight of lexical overlap (IDF-weighted share of question terms present).
 LEXICAL_WEIGHT = 0.1
 #: Share of a unit's similarity taken from its passage's: a short unit ("– Digitalisering
@@ -52,7 +52,7 @@ TITLE_WEIGHT = 0.05
 SHORT_PARAGRAPH_TOKENS = 70
 #: A procedure or a whole section may take this many times the answer's token budget:
 #: half a procedure is a wrong answer.
-LONG_SCOPE_FACTOR = 2
+LONG_SCOPE_FACTOR = 3
 #: Documents compared at most in one answer.
 MAX_COMPARED = 3
 #: How close to the best unit another document's best unit must come to be listed when a
@@ -105,7 +105,7 @@ class Scored:
 
 
 def score(retrieval: Retrieval, context_terms: frozenset[str] = frozenset(),
-          passages: int = EVIDENCE_PASSAGES) -> Scored:
+          passages: int | None = None) -> Scored:
     """Score every unit of the top passages against the question, best first.
 
     ``context_terms`` are words that name the collection itself (its name in every
@@ -119,7 +119,7 @@ def score(retrieval: Retrieval, context_terms: frozenset[str] = frozenset(),
     question = [t for t in retrieval.question_terms if t not in context_terms]
     items: list[Evidence] = []
     seen: set[str] = set()
-    for index, hit in enumerate(_scored_hits(retrieval, passages)):
+    for index, hit in enumerate(_scored_hits(retrieval, passages or EVIDENCE_PASSAGES)):
         context = (vectors @ hit.passage.vector if hit.passage.vector is not None
                    else np.zeros(len(vectors), dtype=np.float32))
         for unit in hit.passage.units:
@@ -235,6 +235,10 @@ def select(scored: Scored, *, asks: frozenset[str], max_units: int,
             procedure = _procedure(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
             if procedure:
                 return procedure
+        if "procedure" in asks:
+            walk = _walk(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
+            if walk:
+                return walk
         if "whole" in asks or _names_only_its_document(scored, anchor):
             whole = _whole_section(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
             if whole:
@@ -305,7 +309,29 @@ def _best(scored: Scored, anchor: Evidence, max_units: int, max_tokens: int) -> 
         used += cost
     units = _with_short_paragraphs(scored, chosen)
     units = _with_whole_lists(scored, units, max_tokens * LONG_SCOPE_FACTOR)
+    units = _with_announced_lists(scored, units, max_tokens * LONG_SCOPE_FACTOR)
     return _grouped(scored.retrieval, units, "best", anchor)
+
+
+def _with_announced_lists(scored: Scored, units: list[tuple[int, Unit]],
+                          budget: int) -> list[tuple[int, Unit]]:
+    """A chosen sentence ending in a colon promises the list after it ("Några åtgärder
+    kan inte ångras:"): the list comes along."""
+    library = scored.retrieval.library
+    if library is None:
+        return units
+    result = list(units)
+    taken = {u.id for _, u in units}
+    for index, unit in units:
+        if not _introduces_list(library, unit):
+            continue
+        following = library.neighbour(unit, 1)
+        assert following is not None
+        for member in _within_budget(library.group_units(following), budget):
+            if member.id not in taken:
+                taken.add(member.id)
+                result.append((index, member))
+    return result
 
 
 def _with_whole_lists(scored: Scored, units: list[tuple[int, Unit]],
@@ -396,6 +422,27 @@ def _procedure(scored: Scored, anchor: Evidence, budget: int) -> Selection | Non
     return _grouped(scored.retrieval, [(anchor.hit, u) for u in kept], "procedure", anchor)
 
 
+def _walk(scored: Scored, anchor: Evidence, budget: int) -> Selection | None:
+    """How to do something, when the answer is prose and lists under one heading: from
+    the paragraph of the best unit on, in reading order, through the subsections of its
+    section (never into the next section), within the budget."""
+    library = scored.retrieval.library
+    assert library is not None
+    unit = anchor.unit
+    paragraph = [u for u in library.block_units(unit) if u.char_start <= unit.char_start]
+    start = paragraph[0] if paragraph else unit
+    scope = unit.path
+    walk = [start]
+    for following in library.following(start):
+        if scope and not following.path.startswith(scope):
+            break
+        walk.append(following)
+    kept = [u for u in _within_budget(walk, budget) if not is_echo(u, scored.context_terms)]
+    if len(kept) < 2:
+        return None
+    return _grouped(scored.retrieval, [(anchor.hit, u) for u in kept], "procedure", anchor)
+
+
 def _comparison(scored: Scored, asks: frozenset[str], max_tokens: int) -> Selection | None:
     """Both (or all) sides of a comparison, each from the document its words name.
 
@@ -416,8 +463,7 @@ def _comparison(scored: Scored, asks: frozenset[str], max_tokens: int) -> Select
         if own and key not in named:
             named[key] = (index, own)
     distinct = _distinctly_named(named)
-    if len(distinct) < 2 or ("comparison" not in asks and len(distinct) < 3 and not _both(
-            distinct, question)):
+    if len(distinct) < 2 or "comparison" not in asks:
         return None
     groups: list[tuple[int, Unit]] = []
     budget = max_tokens * LONG_SCOPE_FACTOR // len(distinct)
@@ -446,11 +492,6 @@ def _distinctly_named(named: dict[tuple[str, int], tuple[int, set[str]]]
         if named[key][1] - others:
             distinct.append(key)
     return sorted(distinct, key=lambda k: named[k][0])
-
-
-def _both(distinct: list[str], question: set[str]) -> bool:
-    """A question naming two documents' distinct subjects and little else asks about both."""
-    return len(distinct) >= 2 and len(question) <= 6
 
 
 def _unit_score(scored: Scored, unit: Unit) -> float:

@@ -165,10 +165,22 @@ class Snapshot:
     def neighbour(self, unit: Unit, step: int) -> Unit | None:
         """The unit ``step`` places before or after ``unit`` in its document."""
         units = self.units_of(unit.source)
-        index = next((i for i, u in enumerate(units) if u.id == unit.id), None)
+        index = self._index_in_document(unit)
         if index is None or not 0 <= index + step < len(units):
             return None
         return units[index + step]
+
+    def following(self, unit: Unit) -> tuple[Unit, ...]:
+        """The units after ``unit`` in its document, in reading order."""
+        index = self._index_in_document(unit)
+        return () if index is None else self.units_of(unit.source)[index + 1:]
+
+    def _index_in_document(self, unit: Unit) -> int | None:
+        positions = self.cache.get("positions")
+        if positions is None:
+            positions = self.cache["positions"] = {
+                u.id: i for units in self._units_of.values() for i, u in enumerate(units)}
+        return positions.get(unit.id)
 
     def passage_of(self, unit: Unit) -> Passage | None:
         return self.passage_by_id.get(unit.passage_id)
@@ -216,8 +228,8 @@ class Snapshot:
             index = bisect.bisect_left(self._words, word)
             return index < len(self._words) and self._words[index] == word
         candidates = {word, *terms(word, languages.codes())}
-        if len(word) > 6:
-            candidates.add(word[:max(5, len(word) - 5)])
+        if len(word) > 6:  # an inflected name: "Lappalaisen", "Pohjoismaihin"
+            candidates.add(word[:max(6, len(word) - 3)])
         for prefix in candidates:
             if len(prefix) < min(3, len(word)):
                 continue
@@ -226,6 +238,17 @@ class Snapshot:
                 return True
         return len(word) >= MIN_FUZZY_CHARS and bool(difflib.get_close_matches(
             word, self._words_by_start.get(word[:2], ()), n=1, cutoff=FUZZY_CUTOFF))
+
+    def dense_matrix(self, unit: str) -> tuple[np.ndarray, list[str]]:
+        """All vectors of one record type ("chunk" or "sentence") and their ids."""
+        key = f"dense:{unit}"
+        cached = self.cache.get(key)
+        if cached is None:
+            items: Sequence[Passage | Unit] = self.passages if unit == "chunk" else self.units
+            matrix = (np.vstack([item.vector for item in items]).astype(np.float32)
+                      if items else np.zeros((0, 1), dtype=np.float32))
+            cached = self.cache[key] = (matrix, [item.id for item in items])
+        return cached
 
     def vectors(self, units: Sequence[Unit]) -> np.ndarray:
         return self.unit_vectors[[self.unit_row[u.id] for u in units]]
@@ -256,7 +279,7 @@ def records_to_objects(ids: Sequence[str], texts: Sequence[str],
             index_in_section=int(meta["index_in_section"]), ordinal=int(meta["ordinal"]),
             form=str(meta.get("form", "sentence")), block=int(meta.get("block", -1)),
             group=int(meta.get("group", meta.get("block", -1))),
-            passage_id=str(meta.get("chunk_id", "")),
+            passage_id=str(meta.get("chunk_id", "")), path=str(meta.get("section_path", "")),
             terms=tuple(terms(texts[row], [source.lang])), vector=vectors[row])
         units.append(unit)
     units_of_document: dict[str, list[Unit]] = defaultdict(list)
@@ -410,41 +433,22 @@ class Retriever:
 
 def _dense(snap: Snapshot, vectors: np.ndarray, unit: str,
            n: int) -> list[list[tuple[str, float]]]:
-    """The ``n`` nearest records of ``unit`` for each query vector, in one Chroma call.
+    """The ``n`` records of ``unit`` ("chunk" or "sentence") closest to each query vector.
 
-    A failing search (files damaged while being served) is reported as
-    IndexUnavailable, so the user is told the index needs rebuilding. Only ids and
-    distances are asked for: the snapshot already holds texts and metadata, and
-    fetching them with every hit made a query cost 7-8 ms instead of 2-3 ms
-    (benchmarks/load.py).
+    Exact cosine over the snapshot's own vectors: the snapshot holds every vector
+    anyway, and a product with all of them costs ~2 ms for a 6 000-record manual, where
+    asking Chroma (HNSW with a metadata filter) cost 27 ms per list (benchmarks/).
     """
-    if snap.collection is None:
-        return _dense_in_memory(snap, vectors, unit, n)
-    try:
-        found = snap.collection.query(query_embeddings=vectors, n_results=n,
-                                      where={"unit": unit}, include=["distances"])
-    except Exception as exc:  # chromadb raises many types for damaged or vanished files
-        raise IndexUnavailable(
-            f"The index generation {snap.generation} cannot be searched "
-            f"({type(exc).__name__}: {exc}). Run `visio index build` to rebuild it."
-        ) from exc
-    distances = found["distances"] or []
-    return [[(str(rid), 1.0 - float(d)) for rid, d in zip(ids, dists, strict=True)]
-            for ids, dists in zip(found["ids"], distances, strict=True)]  # cosine: d = 1 - cos
-
-
-def _dense_in_memory(snap: Snapshot, vectors: np.ndarray, unit: str,
-                     n: int) -> list[list[tuple[str, float]]]:
-    """Exact search over the snapshot's own vectors (a snapshot built without Chroma)."""
-    items: Sequence[Passage | Unit] = snap.passages if unit == "chunk" else snap.units
-    if not items:
+    matrix, ids = snap.dense_matrix(unit)
+    if not ids:
         return [[] for _ in vectors]
-    matrix = np.vstack([item.vector for item in items])
+    sims = vectors @ matrix.T
     result = []
-    for vector in vectors:
-        sims = matrix @ vector
-        order = np.argsort(-sims)[:n]
-        result.append([(items[i].id, float(sims[i])) for i in order])
+    for row in sims:
+        top = np.argpartition(-row, min(n, len(ids)) - 1)[:n] if len(ids) > n else \
+            np.arange(len(ids))
+        top = top[np.argsort(-row[top])]
+        result.append([(ids[i], float(row[i])) for i in top])
     return result
 
 

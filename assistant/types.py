@@ -140,6 +140,7 @@ class Unit:
     block: int
     group: int
     passage_id: str
+    path: str = ""  # the headings above the unit, outermost first (chunking.PATH_SEPARATOR)
     terms: tuple[str, ...] = field(default=(), repr=False)
     vector: np.ndarray | None = field(default=None, repr=False)
 

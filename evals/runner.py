@@ -82,17 +82,22 @@ __all__ = [
 ]
 
 #: The CI gate of the shipped set (issue #6); applied by default when no --questions is given.
+#: The CI gate on the held-out sets of the shipped corpus. These minimums guard against
+#: regressions: they were set a few points below the figures first measured on the
+#: held-out sets (README "Evaluation"); no constant of the assistant is fitted on them.
 SHIPPED_THRESHOLDS: dict[str, float] = {
-    "recall@3": 0.95,
+    "fully_right": 0.78,
+    "recall@3": 0.9,
     "language_accuracy": 0.98,
-    "refusal_precision": 0.9,
-    "refusal_recall": 0.9,
+    "refusal_precision": 0.85,
+    "refusal_recall": 0.8,
     "citation_validity": 1.0,
-    "must_include": 0.9,
+    "must_include": 0.8,
 }
 
 #: Metric name → command-line option that sets a minimum for it.
 THRESHOLD_OPTIONS: dict[str, str] = {
+    "fully_right": "--min-fully-right",
     "recall@1": "--min-recall-at-1",
     "recall@3": "--min-recall-at-3",
     "recall@5": "--min-recall-at-5",

@@ -11,10 +11,10 @@ name in the assistant's sentences.
 from __future__ import annotations
 
 import pytest
+from fakes import document, memory_assistant
 
 from assistant import languages
 from assistant.types import Answer
-from fakes import document, memory_assistant
 
 LIBRARY = document("bibliotek", "sv", "Stadsbiblioteket", """# Stadsbiblioteket
 

@@ -1,7 +1,9 @@
-"""CI gate: the shipped answer test set meets its minimums, and the hybrid earns its keep.
+"""CI gate: the held-out questions on the shipped corpus meet their minimums, and the
+hybrid earns its keep.
 
-This is the whole shipped set through the real assistant, as `visio eval` runs it,
-plus the lexical-only and English-MiniLM baselines on the same items.
+These are the held-out sets (nothing is tuned on them) through the real assistant,
+as `visio eval` runs them, plus the lexical-only and English-MiniLM baselines on the
+same items.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.assistant import Assistant
 from assistant.answerers.structure import matching_group
+from assistant.assistant import Assistant
 from assistant.understanding import understand
 
 pytestmark = pytest.mark.slow
