@@ -176,8 +176,10 @@ class ServiceTexts:
                                     s.title.casefold()))
         items = []
         for source in sources:
-            status = passage_status(lang, source.lang, bool(source.translation),
-                                    bool(getattr(source, "official", True)))
+            official = bool(getattr(source, "official", True))
+            status = passage_status(lang, source.lang, bool(source.translation), official)
+            if official and not source.translation:
+                status += " · " + label(lang, "original")
             title = f'<span lang="{esc(source.lang)}">{esc(source.title)}</span>'
             items.append(f"<li>{esc(label(lang, 'source_item', title=chr(0), status=status))}"
                          .replace("\x00", title) + "</li>")

@@ -50,7 +50,10 @@ THEME = gr.themes.Soft(
     checkbox_label_text_color_selected="white",
     checkbox_label_text_color_selected_dark="white",
     checkbox_border_color="*neutral_500",
+    input_border_width="1px",
     input_border_color="*neutral_500",
+    input_border_color_focus=TEAL_700,
+    button_border_width="1px",
     input_border_color_dark="*neutral_400",
     link_text_color=TEAL_800,
     link_text_color_visited=TEAL_900,
@@ -69,7 +72,7 @@ a:focus-visible, button:focus-visible, input:focus-visible, textarea:focus-visib
 select:focus-visible, [tabindex]:focus-visible, [role=tab]:focus-visible {
   outline: 3px solid #1d4ed8 !important; outline-offset: 2px !important; }
 input[type=radio]:focus-visible { outline-offset: 3px !important; }
-.visio-source:target, .visio-source:focus { outline: 3px solid #1d4ed8; outline-offset: 2px;
+.visio-source:focus { outline: 3px solid #1d4ed8; outline-offset: 2px;
   border-radius: 4px; }
 .visio-html, .visio-html * { overflow-wrap: anywhere; }
 #visio-nav a, #visio-footer a, .visio-html a { padding: 0 !important; }
@@ -99,6 +102,7 @@ a { text-underline-offset: .15em; }
 
 /* --- the conversation: part of the page, no inner scrolling box --- */
 .visio-turns { list-style: none; margin: 0; padding: 0; }
+#visio-current:not(:has(.visio-turn)) { display: none; }
 .visio-turn { margin: 0 0 1rem; }
 .visio-speaker { font-size: .85rem; font-weight: 600; margin: 0 0 .2rem;
   color: var(--body-text-color-subdued); }
@@ -200,6 +204,22 @@ HEAD = """
           button.setAttribute('aria-pressed', pressed);
         }
       });
+    // Gradio names every radio button of a group differently (radio-1, radio-2, …), so
+    // the browser sees groups of one: arrow keys do nothing and screen readers say "1 of
+    // 1". One name per group, and the group named by its visible label.
+    document.querySelectorAll('fieldset').forEach((group, index) => {
+      const radios = group.querySelectorAll('input[type=radio]');
+      if (!radios.length) { return; }
+      const name = `${group.id || 'visio-group-' + index}-choice`;
+      radios.forEach((radio) => { if (radio.name !== name) { radio.name = name; } });
+      const info = group.querySelector('[data-testid=block-info]');
+      if (info) {
+        if (!info.id) { info.id = `${name}-label`; }
+        if (group.getAttribute('aria-labelledby') !== info.id) {
+          group.setAttribute('aria-labelledby', info.id);
+        }
+      }
+    });
     const current = document.querySelector('#visio-current .visio-turn');
     if (current && current.id && current.dataset.visioShown !== '1') {
       current.dataset.visioShown = '1';
@@ -213,7 +233,7 @@ HEAD = """
     mark();
   };
   new MutationObserver(mark).observe(document.documentElement,
-    {subtree: true, childList: true, attributes: true, attributeFilter: ['lang']});
+    {subtree: true, childList: true, attributes: true, attributeFilter: ['lang', 'name']});
   document.addEventListener('DOMContentLoaded', mark);
 })();
 </script>
