@@ -57,3 +57,33 @@ def running_admin(assistant: Assistant, settings: Settings, **changes: Any) -> I
         yield f"http://127.0.0.1:{settings.admin_port}/"
     finally:
         app.close()
+
+
+def press(url: str, session: str, elem_id: str, data: list[Any],
+          event: str = "click") -> list[Any]:
+    """Press a page control as the browser does, in a client's session: the control's
+    event joins the queue, then its result is read from the session's event stream.
+    Returns the event's output values. (For the page's private events, which the
+    Gradio client does not call by name.)"""
+    import json
+
+    import httpx
+
+    config = httpx.get(f"{url}config", timeout=30).json()
+    component = next(c["id"] for c in config["components"]
+                     if c.get("props", {}).get("elem_id") == elem_id)
+    dependency = next(d for d in config["dependencies"] if [component, event] in d["targets"])
+    joined = httpx.post(f"{url}gradio_api/queue/join", timeout=30, json={
+        "data": data, "fn_index": dependency["id"], "trigger_id": component,
+        "session_hash": session, "event_data": None})
+    joined.raise_for_status()
+    with httpx.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session},
+                      timeout=60) as events:
+        for line in events.iter_lines():
+            if not line.startswith("data:"):
+                continue
+            message = json.loads(line[5:])
+            if message.get("msg") == "process_completed":
+                assert message.get("success", True), message
+                return list(message["output"]["data"])
+    raise AssertionError(f"the {event} event of #{elem_id} never completed")
