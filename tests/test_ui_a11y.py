@@ -4,7 +4,7 @@
   chat before and after an answer (with the feedback panel open), the wording search
   before and after a search, the about page and the accessibility statement — in
   Swedish and Finnish, on a desktop and on a 390 × 844 phone, at 200 % zoom, and in
-  the staff area.
+  the staff area, and in the dark colour scheme.
 - Keyboard only: ask, read the answer, follow a citation and open its source, give
   feedback with a reason and a comment, switch the language — focus always visible.
 - Reflow: no sideways scrolling at 320 px or at 200 % zoom (1.4.4, 1.4.10).
@@ -119,6 +119,32 @@ def test_every_view_has_no_axe_violations(browser, app_url, shots, lang, device)
         _check(found, f"{name} page", page)
         assert horizontal_overflow(page) <= 0
     page.screenshot(path=shots / f"{device}-{lang}-accessibility.png", full_page=True)
+    assert not _report(found), _report(found)
+    assert not errors, errors
+    context.close()
+
+
+def test_dark_colour_scheme_has_no_axe_violations(browser, app_url, shots):
+    """Gradio follows the system's dark mode; the page's own colours must hold there too."""
+    from playwright.sync_api import expect
+
+    context = new_context(browser, "fi-FI", DESKTOP, color_scheme="dark")
+    page, errors = open_app(context, app_url, "fi")
+    found: dict[str, list[str]] = {}
+    _check(found, "dark: chat, start", page)
+    ask(page, QUESTIONS["fi"][0])
+    ask(page, QUESTIONS["fi"][1])
+    page.locator("#visio-thumb-down").click()
+    expect(page.locator("#visio-reason")).to_be_visible()
+    page.mouse.move(0, 0)
+    _check(found, "dark: chat, after answers", page)
+    page.screenshot(path=shots / "dark-fi-answer.png", full_page=True)
+    page.get_by_role("tab").nth(1).click()
+    page.locator("#visio-phrase textarea").fill(PHRASES["fi"])
+    page.locator("#visio-search").click()
+    expect(page.locator("#visio-wording-results .visio-match").first).to_be_visible(
+        timeout=ANSWER_TIMEOUT)
+    _check(found, "dark: wording, results", page)
     assert not _report(found), _report(found)
     assert not errors, errors
     context.close()

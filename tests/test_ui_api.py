@@ -76,6 +76,13 @@ def test_ask_follow_up_uses_the_history(client):
     assert "vision-large-cities" in [c["doc_id"] for c in follow_up["citations"]]
 
 
+def test_a_refusal_through_the_api_names_where_a_person_answers(client):
+    refused = client.predict("Vad kostar ett busskort i Esbo?", [], "sv", api_name="/ask")
+    assert refused["refused"] and "tel:+35897712157" in refused["human_contact"]
+    answered = client.predict("Vad är Agenda 2030?", [], "sv", api_name="/ask")
+    assert "human_contact" not in answered
+
+
 def test_ask_bad_input_gets_a_polite_notice(client):
     empty = client.predict("   ", [], "fi", api_name="/ask")
     assert empty["refused"] and empty["answer"] == assistant_text("fi", "empty_question")

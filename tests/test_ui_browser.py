@@ -127,6 +127,10 @@ def test_resident_session_in_swedish_and_finnish(browser, app_url, feedback_db, 
                                                                       timeout=ANSWER_TIMEOUT)
     assert "Kehyskuntien visio" in page.locator("#visio-history .visio-title").first.inner_text()
     page.screenshot(path=shots / "03-example-fi.png", full_page=True)
+    # Nothing about the visitor is kept in the browser but the tab's language choice.
+    assert context.cookies() == []
+    assert page.evaluate("Object.keys(localStorage)") == []
+    assert page.evaluate("Object.keys(sessionStorage)") == ["visio-lang"]
     assert not errors, errors
     context.close()
 

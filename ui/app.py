@@ -23,8 +23,10 @@ API endpoints (``gradio_client.Client(url).predict(..., api_name=...)``):
 ``/ask``            (question: str, history: list[{"role","content"}] = [], ui_lang: str = "sv")
                     → dict: ``Answer.to_dict()`` (answer, language, refused, citations, …).
                     Follow-ups are resolved from ``history``; the answer follows the
-                    question's language, ``ui_lang`` only breaks ties. Over the question
-                    limit: refused, ``notes == ["rate_limited"]``, the friendly message.
+                    question's language, ``ui_lang`` only breaks ties. A refusal also
+                    carries ``human_contact`` (Markdown: where a person answers). Over the
+                    question limit: refused, ``notes == ["rate_limited"]``, the friendly
+                    message.
 ``/wording``        (phrase: str, lang: str = "") → list[dict]: ``WordingMatch.to_dict()``
                     for every verbatim (or closest) passage; ``lang`` "sv"/"fi" or "" for both.
 ``/chat``           (question: str, ui_lang: str) → (question box "", conversation HTML,
@@ -611,7 +613,12 @@ def build_app(assistant: Assistant, settings: Settings,
                                   limit=MAX_QUESTION_CHARS).to_dict()
             if question.strip() and (wait := over_limit(request)):
                 return _ui_notice(ui_lang, "rate_limited", seconds=wait).to_dict()
-            return assistant.ask(question, clean_history(history), ui_lang).to_dict()
+            answer = assistant.ask(question, clean_history(history), ui_lang)
+            data = answer.to_dict()
+            if answer.refused and not set(answer.notes) & set(NO_CONTACT_NOTES):
+                data["human_contact"] = texts.contact_markdown(ui_language(
+                    answer.language if answer.language in languages.registry() else ui_lang))
+            return data
 
         def wording(phrase: str, lang: str = "",
                     request: gr.Request = None) -> list[dict[str, Any]]:  # type: ignore[assignment]

@@ -60,6 +60,8 @@ THEME = gr.themes.Soft(
     link_text_color_dark="*primary_300",
     color_accent=TEAL_700,
     color_accent_soft="*primary_100",
+    button_secondary_background_fill_hover_dark="*neutral_600",
+    button_secondary_text_color_hover_dark="*neutral_50",
 )
 
 CSS = """
@@ -90,6 +92,8 @@ a { text-underline-offset: .15em; }
   font-size: .95rem; }
 #visio-langs button[aria-pressed=true] { background: #0f766e; color: #fff;
   border-color: #0f766e; }
+.dark .visio-notice-box { border-color: #2dd4bf; }
+.dark { --color-accent: #2dd4bf; }
 #visio-header h1 { font-size: clamp(1.4rem, 6vw, 2rem); line-height: 1.2; margin: .2rem 0 .3rem;
   overflow-wrap: normal; word-break: normal; hyphens: manual; }
 #visio-header p { margin: 0 0 .4rem; max-width: 48rem; }

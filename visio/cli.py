@@ -205,7 +205,8 @@ def eval(args: tuple[str, ...]) -> None:
 @click.option("--host", default=None, help="Overrides VISIO_HOST.")
 @click.option("--port", type=int, default=None, help="Overrides VISIO_PORT.")
 def serve(host: str | None, port: int | None) -> None:
-    """Start the chat UI (builds the model and the index first if they are missing)."""
+    """Start the chat UI (builds the model and the index first if they are missing), and
+    the staff area on VISIO_ADMIN_PORT when VISIO_ADMIN_AUTH is set."""
     from ui.app import serve as serve_app
 
     settings = _settings()
