@@ -67,7 +67,9 @@ THEME = gr.themes.Soft(
 CSS = """
 /* --- basics: readable at any width, focus always visible --- */
 .gradio-container { max-width: 60rem !important; padding-left: .75rem !important;
-  padding-right: .75rem !important; }
+  padding-right: .75rem !important; margin-left: auto !important;
+  margin-right: auto !important; }
+.visio-html blockquote, .visio-html a, .visio-html .visio-sources { font-size: inherit; }
 .visio-sr { position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px;
   overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 a:focus-visible, button:focus-visible, input:focus-visible, textarea:focus-visible,
