@@ -12,20 +12,23 @@ Three general checks, in both languages and for any corpus:
    an amount needs a number with a currency, a date a year or a month, a person
    a name. None of it there: the sources do not give it (the related text is
    offered, clearly framed). Part of it there: answered, with what is missing.
-3. **Relevance.** The best evidence must be close enough to the question (e5
-   similarity, calibrated on the development questions): see :func:`confidence`.
+3. **Relevance.** The best evidence must be close enough to the question: its e5
+   similarity (:func:`confidence`) above the index's level of chance
+   (:func:`chance_level`) by the calibrated margin ``VISIO_REFUSAL_THRESHOLD``.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterable
+import statistics
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from assistant import languages
 from assistant.config import Settings
-from assistant.evidence import Scored, Selection, add_units
-from assistant.lexical import overlap, words
+from assistant.evidence import Scored, Selection, add_units, heading_terms
+from assistant.lexical import overlap, terms, words
 from assistant.retrieval import Snapshot
 from assistant.types import Unit
 from assistant.understanding import Query
@@ -33,6 +36,9 @@ from assistant.understanding import Query
 #: How much less similar to the question than the best evidence a unit may be and still be
 #: brought into an answer for holding what was asked (a phone number, a name).
 HOLDING_MARGIN = 0.04
+#: Kinds whose evidence (any proper noun) is so common that the unit holding it must also
+#: share a word with the question.
+CO_OCCURRING = frozenset(("agent", "place"))
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _PHONE = re.compile(r"(?<![\w.])\+?\d[\d ()\-/]{5,}\d(?![\w.])")
@@ -40,6 +46,7 @@ _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|2[01]\d\d)(?!\d)")
 _DATE = re.compile(r"(?<!\d)\d{1,2}\.\s?\d{1,2}\.(\s?\d{2,4})?")
 _DIGITS = re.compile(r"\d")
+_CLOCK = re.compile(r"(?<!\d)(?:[01]?\d|2[0-3])[.:][0-5]\d(?!\d)")
 _PERCENT_SIGN = re.compile(r"\d\s?%|%\s?\d")
 _CURRENCY_SIGN = re.compile(r"[€$£]\s?\d|\d\s?[€$£]")
 _POSTCODE = re.compile(r"(?<!\d)\d{5}(?!\d)")
@@ -100,7 +107,8 @@ def _has_translation(library: Snapshot | None, unit: Unit, lang: str | None) -> 
 
 
 def shares_words(scored: Scored) -> bool:
-    """Whether an evidence unit contains a term of the question (of any formulation).
+    """Whether an evidence unit, or the heading it stands under, contains a term of the
+    question (of any formulation).
 
     Evidence that exists only in another language cannot be judged by its words,
     so it counts as sharing.
@@ -111,7 +119,9 @@ def shares_words(scored: Scored) -> bool:
         if item.unit.source.lang != retrieval.lang and not _has_translation(
                 retrieval.library, item.unit, retrieval.lang):
             return True
-        if overlap(wanted, item.unit.terms) > 0:
+        unit = item.unit
+        seen = (*unit.terms, *heading_terms(unit.source.title, unit.section, unit.source.lang))
+        if overlap(wanted, seen) > 0:
             return True
     return False
 
@@ -121,6 +131,25 @@ def _holds_what_is_asked(scored: Scored, asks: frozenset[str]) -> bool:
     known = _title_numbers(scored.retrieval.library)
     return bool(wanted) and any(holds(e.unit.text, kind, e.unit.source.lang, known)
                                 for e in scored.items[:6] for kind in wanted)
+
+
+def chance_level(library: Snapshot, lang: str, relevance: Callable[[str], float]) -> float:
+    """How relevant questions that no document here answers still look to this index.
+
+    e5 similarities are not comparable across collections: a large collection on one
+    domain puts any question closer to some sentence than a small one does (here an
+    unrelated question reached 0.75 on the programme's page and 0.80-0.83 on a software
+    manual). So relevance is judged against this level: the median relevance of the
+    language's probe questions (everyday matters, ``[probes]`` in its language file),
+    measured once per index generation and language.
+    """
+    key = f"chance_level:{lang}"
+    cached = library.cache.get(key)
+    if cached is None:
+        values = [relevance(question) for question in languages.get(lang).probes]
+        cached = float(statistics.median(values)) if values else 0.0
+        library.cache[key] = cached
+    return cached
 
 
 # --- what kind of information a text holds ----------------------------------------------
@@ -169,7 +198,7 @@ def proper_nouns(text: str) -> list[str]:
 def _person(text: str, language: languages.Language, known: frozenset[str]) -> bool:
     """A person's name: two capitalised words in a row (first and family name)."""
     tokens = list(_TOKEN.finditer(text))
-    for first, second in zip(tokens, tokens[1:], strict=False):
+    for first, second in itertools.pairwise(tokens):
         a, b = first.group(0), second.group(0)
         between = text[first.end():second.start()]
         if (between.strip() == "" and "\n" not in between and a[:1].isupper()
@@ -179,9 +208,15 @@ def _person(text: str, language: languages.Language, known: frozenset[str]) -> b
 
 
 def _named(text: str, language: languages.Language, known: frozenset[str]) -> bool:
-    """A name the question does not already give (an organisation answers "who made
-    it?", a town "where?")."""
-    return any(" ".join(words(noun)) not in known for noun in proper_nouns(text))
+    """A name the question does not already give, in any form ("GIMPs" is the question's
+    "GIMP:s"): an organisation answers "who made it?", a town "where?"."""
+    return any(not _known_name(noun, known) for noun in proper_nouns(text))
+
+
+def _known_name(noun: str, known: frozenset[str]) -> bool:
+    folded = " ".join(words(noun))
+    return any(folded.startswith(k) or k.startswith(folded)
+               for k in known if len(k) >= 3 and not k.isdigit()) or folded in known
 
 
 def _amount(text: str, language: languages.Language, known: frozenset[str]) -> bool:
@@ -197,11 +232,14 @@ def _percentage(text: str, language: languages.Language, known: frozenset[str]) 
 
 
 def _date(text: str, language: languages.Language, known: frozenset[str]) -> bool:
+    """A year (not one of a name), a date, a month, a weekday or a time of day."""
     plain = _plain(text)
     if any(m.group(1) not in known for m in _YEAR.finditer(plain)) or _DATE.search(plain):
         return True
-    return any(w.startswith(language.months) for w in _words_of(text)) if language.months \
-        else False
+    if _CLOCK.search(plain):
+        return True
+    prefixes = (*language.months, *language.times)
+    return bool(prefixes) and any(w.startswith(prefixes) for w in _words_of(text))
 
 
 def _address(text: str, language: languages.Language, known: frozenset[str]) -> bool:
@@ -268,6 +306,29 @@ def unknown_names(names: Iterable[str], library: Snapshot | None) -> tuple[str, 
                  if not all(library.mentions(part) for part in name.split()))
 
 
+def topic_terms(query: Query) -> set[str]:
+    """The question's terms other than the names it mentions: what a unit naming someone
+    must also speak of ("maskot" in "Vem har ritat GIMP:s maskot?", not "GIMP")."""
+    text = query.text
+    for name in query.names:
+        text = text.replace(name, " ")
+    return set(terms(text, [query.lang]))
+
+
+def _place(unit: Unit) -> tuple[str, int]:
+    """Where a unit stands for "belongs with the answer": its section in a long document,
+    else its document."""
+    return unit.source.key, unit.section_index if unit.source.is_long else -1
+
+
+def answers(unit: Unit, kind: str, known: frozenset[str], question: set[str]) -> bool:
+    """Whether a unit holds the kind of information asked for, about what was asked (a name
+    must come with a word of the question: see ``CO_OCCURRING``)."""
+    if not holds(unit.text, kind, unit.source.lang, known):
+        return False
+    return kind not in CO_OCCURRING or bool(question & set(unit.terms))
+
+
 def with_what_is_asked(selection: Selection, scored: Scored, query: Query) -> Selection:
     """Bring a unit holding the asked kind of information into the answer when the
     retrieved passages (or the chosen documents) have one and the selection does not:
@@ -277,45 +338,63 @@ def with_what_is_asked(selection: Selection, scored: Scored, query: Query) -> Se
         return selection
     library = scored.retrieval.library
     known = known_words(query, library)
+    question = topic_terms(query)
     extra: list[tuple[int, Unit]] = []
     for kind in wanted:
-        if any(holds(u.text, kind, u.source.lang, known) for u in selection.units):
+        if any(answers(u, kind, known, question) for u in selection.units):
             continue
-        found = _closest_holding(scored, kind, selection, known)
+        found = _closest_holding(scored, kind, selection, known, question)
         if found is not None:
             extra.append(found)
     return add_units(selection, scored.retrieval, extra) if extra else selection
 
 
-def _closest_holding(scored: Scored, kind: str, selection: Selection,
-                     known: frozenset[str]) -> tuple[int, Unit] | None:
-    """The best unit holding ``kind`` that is still about the question: among the scored
-    evidence, in the retrieved passages, or in the documents the selection quotes,
-    within ``HOLDING_MARGIN`` of the best evidence's similarity (a key combination for
-    another command, three pages away, does not answer "which key does X?")."""
+def _closest_holding(scored: Scored, kind: str, selection: Selection, known: frozenset[str],
+                     question: set[str]) -> tuple[int, Unit] | None:
+    """The unit holding ``kind`` that best belongs with the answer: in the paragraph of a
+    quoted unit first, then in a quoted section, then anywhere in the retrieved passages;
+    among those, the one most similar to the question. One from elsewhere must stay within
+    ``HOLDING_MARGIN`` of the best evidence's similarity (a key combination for another
+    command, three pages away, does not answer "which key does X?"), and a name (of an
+    organisation or a place, so common in manuals) must come with a word of the question.
+    """
     retrieval = scored.retrieval
     anchor = selection.anchor
     floor = (anchor.similarity if anchor else 0.0) - HOLDING_MARGIN
     vectors = retrieval.query_vectors
-    candidates: list[tuple[float, int, Unit]] = []
+    quoted = selection.units
+    blocks = {(u.source.key, u.block) for u in quoted}
+    sections = {_place(u) for u in quoted}
+    found: dict[str, tuple[tuple[int, float], int, Unit]] = {}
+
+    def consider(index: int, unit: Unit) -> None:
+        if unit.id in found or unit.vector is None:
+            return
+        if not answers(unit, kind, known, question):
+            return
+        similarity = float((vectors @ unit.vector).max())
+        closeness = (2 if (unit.source.key, unit.block) in blocks
+                     else 1 if _place(unit) in sections else 0)
+        if closeness == 0 and similarity < floor:
+            return
+        found[unit.id] = ((closeness, similarity), index, unit)
+
     for item in scored.items:
-        if not item.echo and holds(item.unit.text, kind, item.unit.source.lang, known):
-            candidates.append((item.similarity, item.hit, item.unit))
+        if not item.echo:
+            consider(item.hit, item.unit)
     for index, hit in enumerate(retrieval.hits):
         for unit in hit.passage.units:
-            if unit.vector is not None and holds(unit.text, kind, unit.source.lang, known):
-                candidates.append((float((vectors @ unit.vector).max()), index, unit))
+            consider(index, unit)
     library = retrieval.library
-    if library is not None:
+    if library is not None:  # the rest of the quoted documents (a long one's sections)
         anchor_hit = anchor.hit if anchor else 0
-        for source in dict.fromkeys(u.source for u in selection.units):
-            for unit in library.units_of(source):
-                if unit.vector is not None and holds(unit.text, kind, unit.source.lang, known):
-                    candidates.append((float((vectors @ unit.vector).max()), anchor_hit, unit))
-    relevant = [c for c in candidates if c[0] >= floor]
-    if not relevant:
+        neighbourhood = (library.section_units(q) if q.source.is_long
+                         else library.units_of(q.source) for q in quoted)
+        for unit in dict.fromkeys(u for units in neighbourhood for u in units):
+            consider(anchor_hit, unit)
+    if not found:
         return None
-    _, index, unit = max(relevant, key=lambda c: c[0])
+    _, index, unit = max(found.values(), key=lambda f: f[0])
     return index, unit
 
 
@@ -330,9 +409,10 @@ def judge(query: Query, scored: Scored, selection: Selection, confidence_value: 
     wanted = wanted_kinds(query)
     if wanted:
         known = known_words(query, scored.retrieval.library)
+        question = topic_terms(query)
         quoted = selection.units
         missing = tuple(k for k in wanted
-                        if not any(holds(u.text, k, u.source.lang, known) for u in quoted))
+                        if not any(answers(u, k, known, question) for u in quoted))
         if missing and (len(missing) < len(wanted) or asks_more(query)):
             return Verdict("partial", "not_given", missing, confidence_value)
         if missing:

@@ -25,10 +25,9 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant import languages
-from assistant.answerability import confidence, judge, with_what_is_asked
+from assistant.answerability import chance_level, confidence, judge, with_what_is_asked
 from assistant.answerers import Answerers, Context
-from assistant.answerers.compose import decline_text, retrieved_ids, stream_words, \
-    task_refusal_text
+from assistant.answerers.compose import decline_text, retrieved_ids, stream_words, task_refusal_text
 from assistant.chunking import count_tokens
 from assistant.collection import CollectionInfo, load_collection
 from assistant.config import Settings
@@ -36,8 +35,7 @@ from assistant.embeddings import Embedder, get_embedder
 from assistant.evidence import score, select
 from assistant.language import detect_language, detector
 from assistant.lexical import terms
-from assistant.retrieval import Retrieval, Retriever, Snapshot, VisioRetriever, \
-    hits_from_documents
+from assistant.retrieval import Retrieval, Retriever, Snapshot, VisioRetriever, hits_from_documents
 from assistant.store import IndexUnavailable, open_store
 from assistant.text import clean_text
 from assistant.types import Answer, WordingMatch
@@ -109,7 +107,9 @@ class Assistant:
         if warm is not None:
             warm(self.settings)
         try:
-            self.snapshot()
+            library = self.snapshot()
+            for code in languages.codes():
+                self.chance_level(library, code)
         except IndexUnavailable as exc:
             log.warning("starting without an index: %s", exc)
         except Exception:  # questions will get the internal-error notice, not a crash
@@ -191,7 +191,8 @@ class Assistant:
                            max_units=self.settings.max_answer_sentences,
                            max_tokens=self.settings.max_answer_tokens)
         selection = with_what_is_asked(selection, scored, query)
-        relevance = confidence(scored, self.settings, query.wants)
+        relevance = confidence(scored, self.settings, query.wants) - self.chance_level(
+            context.library, query.lang)
         verdict = judge(query, scored, selection, relevance, self.settings)
         timings = {"retrieval": time.perf_counter() - t0}
         return Context(query=query, settings=self.settings, library=context.library,
@@ -199,6 +200,15 @@ class Assistant:
                        started=context.started, retrieval=retrieval, scored=scored,
                        selection=selection, verdict=verdict,
                        retrieved=retrieved_ids(retrieval.hits), timings=timings)
+
+    def chance_level(self, library: Snapshot, lang: str) -> float:
+        """The relevance unrelated questions reach on this index (answerability.chance_level)."""
+        def relevance(question: str) -> float:
+            probe = understand(question, hint=lang)
+            scored = score(self._retrieve(probe, library), self.context_terms)
+            return confidence(scored, self.settings, probe.wants)
+
+        return chance_level(library, lang, relevance)
 
     def _retrieve(self, query: Query, library: Snapshot) -> Retrieval:
         k = max(self.settings.top_k, RETRIEVED_FOR_EVALUATION)

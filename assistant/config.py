@@ -85,9 +85,11 @@ class Settings(BaseModel):
 
     # --- answering ---------------------------------------------------------
     answer_mode: Literal["extractive", "llm"] = "extractive"
-    # Below this relevance of the best evidence the assistant declines. Calibrated on the
-    # development questions (README "Evaluation").
-    refusal_threshold: Share = 0.811
+    # The assistant declines when its best evidence is not at least this much more relevant
+    # (e5 similarity) to the question than unrelated questions are to the same index (its
+    # level of chance, answerability.chance_level). Calibrated on the development
+    # questions of two collections (README "Evaluation").
+    refusal_threshold: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.048
     # e5 scores a question about 0.05 lower against a text in another language (median
     # gap 0.056 between the shipped corpus's aligned sv/fi documents); evidence that
     # exists only in another language gets this much back before the threshold.

@@ -39,9 +39,9 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 from pypdf import PdfReader
 
+from assistant import languages
 from assistant.config import Settings
 from assistant.language import detect_language
-from assistant import languages
 from assistant.types import DEFAULT_KIND, KIND_PATTERN, Document
 
 #: File types read, by suffix (lower case).

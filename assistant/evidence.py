@@ -268,13 +268,13 @@ def _parts(scored: Scored, anchor: Evidence, max_units: int,
 
 
 def _across(scored: Scored, anchor: Evidence, max_tokens: int) -> Selection | None:
-    """Which documents say something about a topic ("Missä visioissa puhutaan X:stä?"):
-    the best unit of each document that comes close to the best one."""
-    best_of: dict[str, Evidence] = {}
+    """Which documents (or sections) say something about a topic ("Missä visioissa
+    puhutaan X:stä?"): the best unit of each that comes close to the best one."""
+    best_of: dict[tuple[str, int], Evidence] = {}  # per section: a long document has many
     for item in scored.items:
         if item.echo or item.score < anchor.score - ACROSS_MARGIN:
             continue
-        best_of.setdefault(item.unit.source.key, item)
+        best_of.setdefault((item.unit.source.key, item.unit.section_index), item)
     if len(best_of) < 2:
         return None
     chosen = list(best_of.values())[:MAX_COMPARED + 1]
@@ -405,13 +405,16 @@ def _comparison(scored: Scored, asks: frozenset[str], max_tokens: int) -> Select
     own best sentences and its own citation.
     """
     question = set(scored.retrieval.question_terms)
-    named: dict[str, tuple[int, set[str]]] = {}  # source key → (first hit, terms naming it)
+    # (document, section) → (first hit, terms naming it): in a long document the sections
+    # are what a question names.
+    named: dict[tuple[str, int], tuple[int, set[str]]] = {}
     for index, hit in enumerate(scored.retrieval.hits[:EVIDENCE_PASSAGES + 2]):
         source = hit.passage.source
-        title_terms = set(terms(f"{source.title} {hit.passage.section}", [source.lang]))
-        own = {t for t in question if covered(t, title_terms)}
-        if own and source.key not in named:
-            named[source.key] = (index, own)
+        title_terms = heading_terms(source.title, hit.passage.section, source.lang)
+        own = {t for t in question if covered(t, title_terms) and t not in scored.context_terms}
+        key = (source.key, hit.passage.section_index)
+        if own and key not in named:
+            named[key] = (index, own)
     distinct = _distinctly_named(named)
     if len(distinct) < 2 or ("comparison" not in asks and len(distinct) < 3 and not _both(
             distinct, question)):
@@ -433,7 +436,8 @@ def _comparison(scored: Scored, asks: frozenset[str], max_tokens: int) -> Select
     return _grouped(retrieval, groups, "comparison", anchor) if groups else None
 
 
-def _distinctly_named(named: dict[str, tuple[int, set[str]]]) -> list[str]:
+def _distinctly_named(named: dict[tuple[str, int], tuple[int, set[str]]]
+                      ) -> list[tuple[str, int]]:
     """Documents each named by a word of the question that names no other of them."""
     keys = list(named)
     distinct = []

@@ -7,7 +7,8 @@ write in or that lingua confuses with ours. Two adjustments make it fit this
 assistant:
 
 * **Folding close languages** (a language file's ``folds``). On short texts lingua
-  often puts Norwegian or Danish above Swedish ("Vem är kontaktperson?" → nynorsk 0.24, Swedish 0.34). Our users
+  often puts Norwegian or Danish above Swedish ("Vem är kontaktperson?" → nynorsk
+  0.24, Swedish 0.34). Our users
   write Finland-Swedish, so when Swedish is a plausible contender among the
   Scandinavian languages their confidence is counted as Swedish. A long Danish
   text, where Swedish scores near zero, stays Danish.

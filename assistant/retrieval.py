@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import bisect
 import difflib
-import itertools
 import json
 import logging
 import re
@@ -236,13 +235,17 @@ def records_to_objects(ids: Sequence[str], texts: Sequence[str],
                        metas: Sequence[dict[str, Any]],
                        vectors: np.ndarray) -> tuple[list[Passage], list[Unit]]:
     """The index's records as typed passages (chunks) and units (sentences)."""
+    sections: dict[str, set[int]] = defaultdict(set)
+    for meta in metas:
+        sections[str(meta["doc_key"])].add(int(meta["section_index"]))
     sources: dict[str, Source] = {}
     units: list[Unit] = []
     chunk_rows: list[int] = []
     for row, meta in enumerate(metas):
         source = sources.get(str(meta["doc_key"]))
         if source is None:
-            source = sources[str(meta["doc_key"])] = source_of(meta)
+            source = sources[str(meta["doc_key"])] = replace(
+                source_of(meta), sections=max(1, len(sections[str(meta["doc_key"])])))
         if meta["unit"] == "chunk":
             chunk_rows.append(row)
             continue
@@ -270,9 +273,8 @@ def records_to_objects(ids: Sequence[str], texts: Sequence[str],
         start, end = int(meta["char_start"]), int(meta["char_end"])
         # Every unit inside the chunk's span: chunks overlap, a unit belongs to each.
         first = bisect.bisect_left(starts.get(key, []), start)
-        members = [u for u in itertools.takewhile(lambda u: u.char_start < end,
-                                                  units_of_document[key][first:])
-                   if u.char_end <= end]
+        last = bisect.bisect_left(starts.get(key, []), end)
+        members = [u for u in units_of_document[key][first:last] if u.char_end <= end]
         passages.append(Passage(
             id=str(ids[row]), source=sources[str(meta["doc_key"])],
             section=str(meta.get("section", "")), section_index=int(meta["section_index"]),
@@ -356,6 +358,8 @@ class Retriever:
         if isinstance(formulations, str):
             formulations = [Formulation(formulations)]
         formulations = tuple(formulations)
+        if not formulations:
+            raise ValueError("nothing to search for: give at least one formulation")
         vectors = self.embedder.embed_queries([f.text for f in formulations])
         codes = [lang] if lang in languages.registry() else list(languages.codes())
         query_terms = tuple(tuple(terms(f.text, codes)) for f in formulations)
@@ -497,11 +501,11 @@ def _dedupe(hits: list[Hit]) -> list[Hit]:
         if kept is None:
             seen[hit.passage.id] = hit
             continue
+        known = {p.id for p in kept.stands_for}
         seen[hit.passage.id] = replace(
             kept, score=max(kept.score, hit.score), dense=max(kept.dense, hit.dense),
             sentence=max(kept.sentence, hit.sentence), lexical=max(kept.lexical, hit.lexical),
-            stands_for=(*kept.stands_for,
-                        *(p for p in hit.stands_for if p.id not in {q.id for q in kept.stands_for})))
+            stands_for=(*kept.stands_for, *(p for p in hit.stands_for if p.id not in known)))
     return sorted(seen.values(), key=lambda h: (-h.score, h.passage.id))
 
 

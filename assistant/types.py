@@ -20,6 +20,10 @@ import numpy as np
 #: ones the shipped corpus uses.
 DEFAULT_KIND = "other"
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+#: A document with this many sections (headings) is long: a manual, a report. Its title
+#: alone does not say where a quote stands, and what belongs with an answer is in the
+#: same section, not anywhere in it.
+LONG_DOCUMENT_SECTIONS = 3
 
 
 @dataclass(frozen=True)
@@ -99,10 +103,15 @@ class Source:
     translation: bool = False
     official: bool = True
     aligned: bool = False
+    sections: int = 1  # how many sections (headings) the document has
 
     @property
     def key(self) -> str:
         return f"{self.doc_id}:{self.lang}"
+
+    @property
+    def is_long(self) -> bool:
+        return self.sections >= LONG_DOCUMENT_SECTIONS
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

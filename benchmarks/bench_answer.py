@@ -14,7 +14,7 @@ from assistant.assistant import Assistant
 from assistant.config import Settings
 from assistant.indexing import build_index
 from benchmarks.common import peak_rss_mb, percentile, row
-from evals.items import SHIPPED_SET, load_items
+from evals.items import SHIPPED_SET, load_sets
 
 
 def main(settings: Settings | None = None, repeats: int = 1) -> None:
@@ -23,7 +23,7 @@ def main(settings: Settings | None = None, repeats: int = 1) -> None:
     build_index(settings, progress=False)
     started = time.perf_counter()
     assistant = Assistant.from_config(settings.replace(answer_mode="extractive"))
-    items = load_items(SHIPPED_SET)
+    items = load_sets(SHIPPED_SET)
     assistant.ask(items[0].question)  # warm-up: model, language detector, snapshot
     warm_up = time.perf_counter() - started
     latencies: list[float] = []

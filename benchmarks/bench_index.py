@@ -34,7 +34,7 @@ from assistant.documents import load_corpus, parse_document
 from assistant.embeddings import get_embedder  # before torch: it sets OpenMP's wait policy
 from assistant.indexing import BuildReport, build_index, document_records, index_status
 from assistant.store import LocalStore
-from assistant.types import LANGUAGES
+from assistant.languages import DEFAULT_LANGUAGES as LANGUAGES
 from benchmarks.common import peak_rss_mb, row
 
 SECTION_WORDS = {"sv": "Avsnitt", "fi": "Osio"}

@@ -50,7 +50,7 @@ from typing import Any
 import httpx
 
 from benchmarks.common import peak_rss_mb, percentile, row
-from evals.items import SHIPPED_SET, EvalItem, load_items
+from evals.items import SHIPPED_SET, EvalItem, load_sets
 
 TARGET_USERS = 32
 TARGET_P95_S = 2.0
@@ -357,7 +357,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the rounds and print the figures; exit status 1 when the target is missed."""
     args = parse_args(argv)
-    items = load_items(SHIPPED_SET)
+    items = load_sets(SHIPPED_SET)
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     with (_given(args.url, args.server_pid) if args.url
           else served_app(args.ready_timeout)) as (url, pid, log_path):

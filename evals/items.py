@@ -6,8 +6,10 @@ evaluator writing their own) without importing anything heavy.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +24,10 @@ DEVELOPMENT_SET: tuple[Path, ...] = (SETS_DIR / "programme-dev.jsonl",
                                      SETS_DIR / "fresh-dev.jsonl")
 
 REQUIRED_KEYS = ("id", "lang", "question", "expected_doc_ids", "expect_refusal", "must_include")
-OPTIONAL_KEYS = ("history", "category", "expect_partial", "expected_quote")
+OPTIONAL_KEYS = ("history", "category", "tags", "expect_partial", "expected_quote")
+#: Read as ``category`` when an item has no ``category`` of its own and its value is a
+#: label (sets written for other tools often say "kind"); otherwise an own key like any other.
+CATEGORY_SYNONYMS = ("kind",)
 HISTORY_ROLES = ("user", "assistant")
 _LANG = re.compile(r"^[a-z]{2,3}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -44,6 +49,8 @@ class EvalItem:
     must_include: tuple[tuple[str, ...], ...]
     history: tuple[dict[str, str], ...] = ()
     category: str = ""
+    # Free labels; an item counts in the breakdown of each of its tags.
+    tags: tuple[str, ...] = ()
     # The answer must answer and say what the sources lack (Answer.missing not empty).
     expect_partial: bool = False
     # Verbatim sentences of which the answer must quote at least one.
@@ -60,6 +67,7 @@ class EvalItem:
         data["must_include"] = [list(g) for g in self.must_include]
         data["history"] = [dict(m) for m in self.history]
         data["expected_quote"] = list(self.expected_quote)
+        data["tags"] = list(self.tags)
         return {**self.extra, **data}
 
 
@@ -70,7 +78,7 @@ def load_sets(paths: str | Path | Sequence[str | Path]) -> list[EvalItem]:
     items: list[EvalItem] = []
     seen: dict[str, str] = {}
     for path in paths:
-        for item in load_items(path):
+        for item in _load_file(path):
             if item.id in seen:
                 raise EvalSetError(f"{path}:{item.line}: id {item.id!r} already used in "
                                    f"{seen[item.id]}")
@@ -84,34 +92,69 @@ def unknown_keys(items: Sequence[EvalItem]) -> list[str]:
     return sorted({key for item in items for key in item.extra})
 
 
-def load_items(path: str | Path) -> list[EvalItem]:
-    """Read a JSONL test set; blank lines are skipped, anything malformed raises EvalSetError."""
+def set_warnings(items: Sequence[EvalItem]) -> list[str]:
+    """What an evaluator should know about a set that is valid but may not say what they meant:
+    the own keys kept (once, with how many items carry each) and those that look like a
+    misspelt known key (kept too, but not used for scoring)."""
+    counts = Counter(key for item in items for key in item.extra)
+    if not counts:
+        return []
+    known = (*REQUIRED_KEYS, *OPTIONAL_KEYS)
+    warnings = ["own keys kept in the results, not used for scoring: "
+                + ", ".join(f"{key} ({n} item{'s' if n != 1 else ''})"
+                            for key, n in sorted(counts.items()))]
+    for key in sorted(counts):
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+        if close:
+            warnings.append(f"own key {key!r} looks like {close[0]!r}: if it was meant as "
+                            f"{close[0]!r}, rename it (as it is, it is not used)")
+    return warnings
+
+
+def load_items(path: str | Path | Sequence[str | Path]) -> list[EvalItem]:
+    """Read a JSONL test set (or several, as :func:`load_sets`); blank lines are skipped,
+    anything malformed raises EvalSetError naming the file and line."""
+    if not isinstance(path, str | Path):
+        return load_sets(path)
+    return _load_file(path)
+
+
+def _load_file(path: str | Path) -> list[EvalItem]:
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise EvalSetError(f"{path}: cannot read the test set ({exc.strerror})") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise EvalSetError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    return parse_items(raw, str(path))
+
+
+def parse_items(data: bytes | str, source: str = "set") -> list[EvalItem]:
+    """A whole JSONL set from its bytes or text (e.g. a file uploaded to a page);
+    ``source`` names it in error messages ("<source>:<line>: …")."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise EvalSetError(f"{source}: not UTF-8 text (byte {exc.start})") from exc
+    else:
+        text = data.removeprefix("\ufeff")
     items: list[EvalItem] = []
     seen: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        where = f"{path}:{number}"
+        where = f"{source}:{number}"
         try:
-            data = json.loads(line)
+            decoded = json.loads(line)
         except json.JSONDecodeError as exc:
             raise EvalSetError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})") from exc
-        item = parse_item(data, where, number)
+        item = parse_item(decoded, where, number)
         if item.id in seen:
             raise EvalSetError(f"{where}: id {item.id!r} already used on line {seen[item.id]}")
         seen[item.id] = number
         items.append(item)
     if not items:
-        raise EvalSetError(f"{path}: the test set has no items")
+        raise EvalSetError(f"{source}: the test set has no items")
     return items
 
 
@@ -122,7 +165,12 @@ def parse_item(data: Any, where: str = "item", line: int = 0) -> EvalItem:
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
         raise EvalSetError(f"{where}: missing key(s) {', '.join(missing)}")
-    extra = {k: v for k, v in data.items() if k not in REQUIRED_KEYS + OPTIONAL_KEYS}
+    known = REQUIRED_KEYS + OPTIONAL_KEYS
+    synonym = next((k for k in CATEGORY_SYNONYMS if "category" not in data
+                    and isinstance(data.get(k), str)), None)
+    if synonym:
+        known += (synonym,)
+    extra = {k: v for k, v in data.items() if k not in known}
 
     item_id = data["id"]
     if not isinstance(item_id, str) or not _ID.match(item_id):
@@ -160,9 +208,15 @@ def parse_item(data: Any, where: str = "item", line: int = 0) -> EvalItem:
                 or not isinstance(message["content"], str)):
             raise EvalSetError(f"{where}: history[{i}] must be {{\"role\": \"user\" or "
                                "\"assistant\", \"content\": \"...\"}")
-    category = data.get("category", "")
+    category_key = synonym or "category"
+    category = data.get(category_key, "")
     if not isinstance(category, str):
-        raise EvalSetError(f"{where}: category must be a string")
+        raise EvalSetError(f"{where}: {category_key} must be a string")
+    tags = data.get("tags", [])
+    if isinstance(tags, str):
+        tags = [tags]
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
+        raise EvalSetError(f"{where}: tags must be a label or a list of labels")
     partial = data.get("expect_partial", False)
     if not isinstance(partial, bool) or (partial and refusal):
         raise EvalSetError(f"{where}: expect_partial must be true or false, and cannot go "
@@ -176,5 +230,6 @@ def parse_item(data: Any, where: str = "item", line: int = 0) -> EvalItem:
         id=item_id, lang=lang, question=question,
         expected_doc_ids=tuple(expected), expect_refusal=refusal,
         must_include=tuple(tuple(g) for g in groups),
-        history=tuple(dict(m) for m in history), category=category, expect_partial=partial,
+        history=tuple(dict(m) for m in history), category=category.strip(),
+        tags=tuple(dict.fromkeys(t.strip() for t in tags)), expect_partial=partial,
         expected_quote=tuple(q.strip() for q in quotes), extra=extra, line=line)

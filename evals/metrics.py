@@ -12,6 +12,7 @@ and a threshold on it fails loudly instead of passing by accident.
 
 from __future__ import annotations
 
+import json
 import math
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,11 +20,22 @@ from dataclasses import asdict, dataclass, field, fields
 from itertools import pairwise
 from typing import Any
 
+from evals.stats import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    Terms,
+    interval,
+    percentile_terms,
+    ratio_terms,
+)
+
 #: Retrieval cut-offs reported for recall.
 RECALL_KS = (1, 3, 5)
 NDCG_K = 10
 #: Group name for items that expect no document (out of scope, injections).
 NO_DOC = "(none)"
+#: Group name for items without a category (or without a value for a breakdown key).
+UNLABELLED = "(unlabelled)"
 
 Metrics = dict[str, Any]
 Summary = dict[str, Any]
@@ -38,6 +50,28 @@ class CitationCheck:
     lang: str
     valid: bool
     problems: list[str] = field(default_factory=list)
+    # Where the citation stands: the quoted passage and its document offsets.
+    text: str = ""
+    char_start: int = 0
+    char_end: int = 0
+    title: str = ""
+    section: str = ""
+    # Document offsets of the sentences the answer quotes from the passage, and those
+    # sentences as the corpus has them at those offsets.
+    highlights: list[list[int]] = field(default_factory=list)
+    quoted: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CitationCheck:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def quoted_units(self) -> list[str]:
+        """The sentences this citation quotes; a citation without sentence offsets counts as
+        one quoted unit, its passage."""
+        if not self.doc_id:
+            return []  # a marker without a citation quotes nothing
+        return list(self.quoted) or [self.text]
 
 
 @dataclass
@@ -52,6 +86,7 @@ class ItemRecord:
     must_include: list[list[str]]
     category: str = ""
     history: list[dict[str, str]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
     answer: str = ""
     detected_language: str = ""
     # Language of the answer text itself, when a detector was available.
@@ -81,7 +116,7 @@ class ItemRecord:
     def from_dict(cls, data: Mapping[str, Any]) -> ItemRecord:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        values["citations"] = [c if isinstance(c, CitationCheck) else CitationCheck(**c)
+        values["citations"] = [c if isinstance(c, CitationCheck) else CitationCheck.from_dict(c)
                                for c in values.get("citations", [])]
         return cls(**values)
 
@@ -147,9 +182,30 @@ def _spaced(text: str) -> str:
 
 
 def quotes_expected(record: ItemRecord) -> bool:
-    """expected_quote verdict: one of the expected sentences stands in the answer."""
+    """expected_quote verdict: the answer (not a refusal) quotes one of the expected
+    sentences, in its text or as a sentence its citations mark as quoted. Compared after
+    Unicode normalisation, case folding and collapsing white space."""
+    if record.refused:
+        return False
     answer = _spaced(record.answer)
-    return not record.refused and any(_spaced(q) in answer for q in record.expected_quote)
+    quoted = [_spaced(s) for c in record.citations for s in c.quoted]
+    return any(_spaced(q) in answer or any(_spaced(q) in s for s in quoted)
+               for q in record.expected_quote)
+
+
+def quoted_sentences(record: ItemRecord) -> list[tuple[str, str]]:
+    """(document, sentence) for every sentence the answer's citations quote."""
+    return [(c.doc_id, unit) for c in record.citations for unit in c.quoted_units()]
+
+
+def quote_precision_terms(record: ItemRecord) -> tuple[int, int]:
+    """(quoted sentences from an expected document, quoted sentences) of an answer to an
+    item that expects documents; (0, 0) where the figure does not apply (refusals, refusal
+    items, errors)."""
+    if not is_retrieval_item(record) or record.refused or record.error:
+        return 0, 0
+    quoted = quoted_sentences(record)
+    return sum(1 for doc_id, _ in quoted if doc_id in record.expected_doc_ids), len(quoted)
 
 
 #: Refusal reasons that do not come from the relevance threshold.
@@ -269,8 +325,20 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def compute_metrics(records: Sequence[ItemRecord]) -> Metrics:
-    """Every headline figure for one group of records, as a flat mapping."""
+def quote_precision(records: Sequence[ItemRecord]) -> float | None:
+    """Quoted sentences from an expected document / all quoted sentences, over the answers
+    (not refusals) to items that expect documents."""
+    pairs = [quote_precision_terms(r) for r in records]
+    total = sum(den for _, den in pairs)
+    return sum(num for num, _ in pairs) / total if total else None
+
+
+def compute_metrics(records: Sequence[ItemRecord], *, intervals: bool = False,
+                    resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> Metrics:
+    """Every headline figure for one group of records, as a flat mapping.
+
+    With ``intervals`` the mapping also has ``ci``: per figure of :data:`METRICS` its
+    value, n and 95 % interval (:func:`metric_intervals`)."""
     confusion = refusal_confusion(records)
     precision, recall, f1 = precision_recall_f1(confusion["tp"], confusion["fp"],
                                                 confusion["fn"])
@@ -305,7 +373,11 @@ def compute_metrics(records: Sequence[ItemRecord]) -> Metrics:
         "cites_expected": _share(records, "cites_expected"),
         "quote": _share(records, "quote"),
         "partial": _share(records, "partial"),
+        "quote_precision": quote_precision(records),
+        "n_quoted_sentences": sum(quote_precision_terms(r)[1] for r in records),
     })
+    if intervals:
+        metrics["ci"] = metric_intervals(records, resamples=resamples, seed=seed)
     return metrics
 
 
@@ -334,18 +406,184 @@ def group_by_doc(records: Sequence[ItemRecord]) -> dict[str, list[ItemRecord]]:
 def group_by_category(records: Sequence[ItemRecord]) -> dict[str, list[ItemRecord]]:
     groups: dict[str, list[ItemRecord]] = {}
     for r in records:
-        groups.setdefault(r.category or "(unlabelled)", []).append(r)
+        groups.setdefault(r.category or UNLABELLED, []).append(r)
     return dict(sorted(groups.items()))
 
 
-def summarize(records: Sequence[ItemRecord]) -> Summary:
-    """Overall figures plus the same figures per language, per document and per category."""
-    return {
-        "overall": compute_metrics(records),
-        "by_language": {k: compute_metrics(v) for k, v in group_by_language(records).items()},
-        "by_doc": {k: compute_metrics(v) for k, v in group_by_doc(records).items()},
-        "by_category": {k: compute_metrics(v) for k, v in group_by_category(records).items()},
+def group_by_language_category(records: Sequence[ItemRecord]
+                               ) -> dict[str, dict[str, list[ItemRecord]]]:
+    """language → category → records."""
+    return {lang: group_by_category(recs) for lang, recs in group_by_language(records).items()}
+
+
+def group_by_tag(records: Sequence[ItemRecord]) -> dict[str, list[ItemRecord]]:
+    """An item counts for each of its tags; items without tags are left out."""
+    groups: dict[str, list[ItemRecord]] = {}
+    for r in records:
+        for tag in r.tags:
+            groups.setdefault(tag, []).append(r)
+    return dict(sorted(groups.items()))
+
+
+def group_by_key(records: Sequence[ItemRecord], key: str) -> dict[str, list[ItemRecord]]:
+    """Records grouped by the value of one of the set's own keys (``extra``). A list value
+    puts the item in each of its groups; a missing or empty value is :data:`UNLABELLED`."""
+    groups: dict[str, list[ItemRecord]] = {}
+    for r in records:
+        value = r.extra.get(key)
+        labels = value if isinstance(value, list) else [value]
+        labels = [_label(v) for v in labels if v not in (None, "")] or [UNLABELLED]
+        for label in dict.fromkeys(labels):
+            groups.setdefault(label, []).append(r)
+    return dict(sorted(groups.items()))
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return f"{value:g}"
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def summarize(records: Sequence[ItemRecord], *, by_keys: Sequence[str] = (),
+              intervals: bool = True, resamples: int = BOOTSTRAP_RESAMPLES,
+              seed: int = BOOTSTRAP_SEED) -> Summary:
+    """Overall figures plus the same figures per language, per document, per category, per
+    language × category, per tag and per value of each own key in ``by_keys``.
+
+    Every group's figures carry ``ci`` (value, n, 95 % interval) unless ``intervals`` is
+    false."""
+    def figures(group: Sequence[ItemRecord]) -> Metrics:
+        return compute_metrics(group, intervals=intervals, resamples=resamples, seed=seed)
+
+    summary: Summary = {
+        "overall": figures(records),
+        "by_language": {k: figures(v) for k, v in group_by_language(records).items()},
+        "by_doc": {k: figures(v) for k, v in group_by_doc(records).items()},
+        "by_category": {k: figures(v) for k, v in group_by_category(records).items()},
+        "by_language_category": {lang: {cat: figures(v) for cat, v in cats.items()}
+                                 for lang, cats in group_by_language_category(records).items()},
+        "by_tag": {k: figures(v) for k, v in group_by_tag(records).items()},
+        "by_key": {key: {k: figures(v) for k, v in group_by_key(records, key).items()}
+                   for key in by_keys},
+        "intervals": {"confidence": 0.95, "resamples": resamples, "seed": seed}
+        if intervals else None,
     }
+    return summary
+
+
+# --- figures with their uncertainty ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A headline figure: how it is labelled, what its n counts, which way is better."""
+
+    label: str
+    unit: str = "items"
+    higher_is_better: bool = True
+    # Timing depends on the machine and its load, not only on the answers.
+    quality: bool = True
+    # A share of items (each item one trial that succeeds or not): a Wilson interval.
+    # Otherwise (means, ratios over citations or sentences, F1, percentiles) a bootstrap.
+    share: bool = True
+
+
+#: Every figure that has per-item terms, in reading order (the headline first).
+METRICS: dict[str, MetricSpec] = {
+    "fully_right": MetricSpec("Fully right"),
+    **{f"recall@{k}": MetricSpec(f"Retrieval recall@{k}", "retrieval items")
+       for k in RECALL_KS},
+    "mrr": MetricSpec("Mean reciprocal rank", "retrieval items", share=False),
+    f"ndcg@{NDCG_K}": MetricSpec(f"nDCG@{NDCG_K}", "retrieval items", share=False),
+    "language_accuracy": MetricSpec("Answer-language accuracy"),
+    "answer_text_language_accuracy": MetricSpec("Answer-text language accuracy (detector)",
+                                                "answers judged"),
+    "refusal_precision": MetricSpec("Refusal precision", "refused items"),
+    "refusal_recall": MetricSpec("Refusal recall", "items expecting a refusal"),
+    "refusal_f1": MetricSpec("Refusal F1", "items refused or expecting a refusal",
+                             share=False),
+    "citation_validity": MetricSpec("Citation validity", "citations", share=False),
+    "grounded_rate": MetricSpec("Answers with a valid citation", "answers"),
+    "cites_expected": MetricSpec("Answers citing an expected document", "answers"),
+    "must_include": MetricSpec("must_include rate", "items with must_include"),
+    "quote": MetricSpec("expected_quote rate", "items with expected_quote"),
+    "quote_precision": MetricSpec("Quote precision", "quoted sentences", share=False),
+    "partial": MetricSpec("Partial answers saying what is missing", "items expecting it"),
+    "passed_rate": MetricSpec("Items passing every gate check"),
+    "latency_p50": MetricSpec("Latency p50", "answered items", higher_is_better=False,
+                              quality=False, share=False),
+    "latency_p95": MetricSpec("Latency p95", "answered items", higher_is_better=False,
+                              quality=False, share=False),
+}
+
+
+def _pair(condition: bool, value: float, den: float = 1.0) -> tuple[float, float]:
+    return (float(value), den) if condition else (0.0, 0.0)
+
+
+def item_terms(record: ItemRecord) -> dict[str, tuple[float, float] | float | None]:
+    """Each figure's (numerator, denominator) for one item; latency is the item's seconds
+    (None for an error). A figure is Σ numerators / Σ denominators over its items, which is
+    what the functions above compute, so intervals and point values agree."""
+    checks = item_checks(record)
+    retrieval = is_retrieval_item(record)
+    rank = first_relevant_rank(record.retrieved_doc_ids, record.expected_doc_ids)
+    tp = record.refused and record.expect_refusal
+    fp = record.refused and not record.expect_refusal
+    fn = not record.refused and record.expect_refusal
+    judged = bool(record.answer_text_language and record.answer.strip())
+    valid = sum(1 for c in record.citations if c.valid)
+    terms: dict[str, tuple[float, float] | float | None] = {
+        "fully_right": (float(bool(checks["fully_right"])), 1.0),
+        **{f"recall@{k}": _pair(retrieval, rank is not None and rank <= k) for k in RECALL_KS},
+        "mrr": _pair(retrieval, 0.0 if rank is None else 1.0 / rank),
+        f"ndcg@{NDCG_K}": _pair(retrieval, ndcg(record.retrieved_doc_ids,
+                                                record.expected_doc_ids) if retrieval else 0.0),
+        "language_accuracy": (float(record.detected_language == record.lang), 1.0),
+        "answer_text_language_accuracy": _pair(judged,
+                                               record.answer_text_language == record.lang),
+        "refusal_precision": _pair(record.refused, tp),
+        "refusal_recall": _pair(record.expect_refusal, tp),
+        "refusal_f1": (2.0 * tp, 2.0 * tp + fp + fn),
+        "citation_validity": (float(valid), float(len(record.citations))),
+        "grounded_rate": _pair(not record.refused and not record.error, valid > 0),
+        "passed_rate": (float(bool(checks["passed"])), 1.0),
+        "quote_precision": tuple(float(x) for x in quote_precision_terms(record)),
+        "latency_p50": None if record.error else record.latency,
+        "latency_p95": None if record.error else record.latency,
+    }
+    for name in ("cites_expected", "must_include", "quote", "partial"):
+        verdict = checks[name]
+        terms[name] = _pair(verdict is not None, bool(verdict))
+    return terms
+
+
+def metric_terms(records: Sequence[ItemRecord]) -> dict[str, Terms]:
+    """Per-figure terms over ``records`` (in the given order), for intervals and deltas."""
+    rows = [item_terms(r) for r in records]
+    out: dict[str, Terms] = {}
+    for name in METRICS:
+        if name.startswith("latency_p"):
+            out[name] = percentile_terms([row[name] for row in rows],  # type: ignore[misc]
+                                         float(name.removeprefix("latency_p")))
+        else:
+            out[name] = ratio_terms([row[name] for row in rows])  # type: ignore[misc]
+    return out
+
+
+def metric_intervals(records: Sequence[ItemRecord], *, resamples: int = BOOTSTRAP_RESAMPLES,
+                     seed: int = BOOTSTRAP_SEED) -> dict[str, dict[str, Any]]:
+    """Per figure: value, n, 95 % interval and its method (Wilson or bootstrap).
+
+    Records are put in id order first, so the intervals do not depend on the order of the
+    set's lines."""
+    ordered = sorted(records, key=lambda r: r.id)
+    return {name: interval(terms, resamples, seed, share=METRICS[name].share).to_dict()
+            for name, terms in metric_terms(ordered).items()}
 
 
 # --- refusal threshold calibration ----------------------------------------------------

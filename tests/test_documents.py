@@ -21,7 +21,7 @@ from assistant.documents import (
     slugify,
 )
 from assistant.language import detect_language
-from assistant.types import KINDS
+from assistant.types import KIND_PATTERN
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 SOURCE = Path("/work/shared/corpus-source/nya-hallbara-kommuner.sv.txt")
@@ -72,7 +72,7 @@ def test_shipped_corpus_yields_every_id_in_both_languages(shipped: CorpusLoad) -
 
 def test_swedish_is_official_and_finnish_is_a_marked_translation(shipped: CorpusLoad) -> None:
     for doc in shipped.documents:
-        assert doc.kind == KIND_OF[doc.id] and doc.kind in KINDS
+        assert doc.kind == KIND_OF[doc.id] and KIND_PATTERN.match(doc.kind)
         assert doc.source_url == SOURCE_URL
         assert doc.path == f"{doc.lang}/{doc.id}.md"
         if doc.lang == "sv":
@@ -309,11 +309,12 @@ def bad_files(root: Path) -> dict[str, str]:
         "title-list.md": (f"---\ntitle: [a, b]\n---\n{SV_TEXT}\n", "not a list"),
         "title-mapping.md": (f"---\ntitle: {{$where: 1}}\n---\n{SV_TEXT}\n", "not a mapping"),
         "title-yes.md": (f"---\ntitle: yes\n---\n{SV_TEXT}\n", "not true/false"),
-        "bad-kind.md": (f"---\nkind: secret\n---\n{SV_TEXT}\n", "kind 'secret'"),
+        "bad-kind.md": (f"---\nkind: Hemligt värde!\n---\n{SV_TEXT}\n", "kind 'hemligt värde!'"),
+        "aligned-alone.md": (f"---\naligned: true\n---\n{SV_TEXT}\n", "aligned: true needs"),
         "bad-url.md": (f"---\nsource_url: javascript:alert(1)\n---\n{SV_TEXT}\n", "source_url"),
         "bad-official.md": (f"---\nofficial: maybe\n---\n{SV_TEXT}\n", "official must be"),
         "self-translation.md": (f"---\nlang: sv\ntranslation_of: sv\n---\n{SV_TEXT}\n",
-                                "translation_of must be the other language (fi)"),
+                                "translation_of must be another language (fi)"),
         "notes.docx": (b"PK\x03\x04", "unsupported file type '.docx'"),
         "not-a-pdf.pdf": (SV_TEXT, "not a PDF"),
         "broken.pdf": (b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n", "damaged PDF"),

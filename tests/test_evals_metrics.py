@@ -13,9 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from evals.items import SHIPPED_SET, EvalSetError, load_items
+from evals.items import (
+    DEVELOPMENT_SET,
+    SETS_DIR,
+    SHIPPED_SET,
+    EvalSetError,
+    load_items,
+    load_sets,
+    parse_items,
+    set_warnings,
+    unknown_keys,
+)
 from evals.metrics import (
     NO_DOC,
+    UNLABELLED,
     CitationCheck,
     ItemRecord,
     choose_refusal_threshold,
@@ -30,6 +41,7 @@ from evals.metrics import (
     ndcg,
     percentile,
     precision_recall_f1,
+    quote_precision,
     recall_at_k,
     refusal_confusion,
     refusal_f1_at,
@@ -228,6 +240,109 @@ def test_breakdowns_by_language_document_and_category():
     json.dumps(summary)  # the summary is plain JSON
 
 
+def test_language_category_tag_and_own_key_breakdowns():
+    records = [
+        rec("s1", lang="sv", category="direct", expected=["a"], retrieved=["a"]),
+        rec("s2", lang="sv", category="paraphrase", expected=["a"], retrieved=["b"]),
+        rec("f1", lang="fi", category="direct", expected=["a"], retrieved=["b", "a"]),
+        rec("f2", lang="fi", expected=["a"], retrieved=["a"]),
+    ]
+    records[0].tags = ["hard", "numbers"]
+    records[2].tags = ["hard"]
+    records[0].extra = {"source": "staff", "difficulty": 2}
+    records[1].extra = {"source": ["staff", "residents"], "difficulty": 2}
+    records[2].extra = {"source": "residents"}
+    summary = summarize(records, by_keys=["source", "difficulty"])
+    table = summary["by_language_category"]
+    assert set(table) == {"sv", "fi"}
+    assert set(table["sv"]) == {"direct", "paraphrase"}
+    assert set(table["fi"]) == {"direct", UNLABELLED}
+    assert table["fi"]["direct"]["recall@1"] == 0.0 and table["fi"]["direct"]["recall@3"] == 1.0
+    assert {k: v["n_items"] for k, v in summary["by_tag"].items()} == {"hard": 2, "numbers": 1}
+    # A list value counts the item in each of its groups; a missing one is unlabelled.
+    assert {k: v["n_items"] for k, v in summary["by_key"]["source"].items()} == {
+        "staff": 2, "residents": 2, UNLABELLED: 1}
+    assert {k: v["n_items"] for k, v in summary["by_key"]["difficulty"].items()} == {
+        "2": 2, UNLABELLED: 2}
+    # Every group carries its figures' intervals, and the summary stays plain JSON.
+    ci = table["sv"]["direct"]["ci"]["fully_right"]
+    # (s1 cites nothing, so it is not fully right: 0 of 1, Wilson [0, z²/(1 + z²)].)
+    assert ci["n"] == 1 and ci["method"] == "wilson" and ci["value"] == 0.0
+    assert ci["low"] == 0.0 and ci["high"] == pytest.approx(3.8415 / 4.8415, abs=1e-4)
+    assert summary["intervals"]["seed"] and summary["intervals"]["resamples"] >= 1000
+    json.dumps(summary)
+    assert "ci" not in summarize(records, intervals=False)["overall"]
+
+
+# --- sentence-level checks ---------------------------------------------------------------
+
+SENTENCE = "Obegränsat och snabbt bredband gör det möjligt att arbeta."
+OTHER = "I små kommuner är vi nära människorna."
+
+
+def quoting(answer: str = "", quoted: tuple[str, ...] = (), *, expected_quote=(SENTENCE,),
+            refused: bool = False, docs: tuple[str, ...] = ("vision-small",),
+            expected: tuple[str, ...] = ("vision-small",)) -> ItemRecord:
+    record = rec(expected=list(expected), retrieved=list(docs), answer=answer,
+                 refused=refused)
+    record.expected_quote = list(expected_quote)
+    record.citations = [CitationCheck(n=i + 1, doc_id=d, lang="sv", valid=True,
+                                      text=f"{OTHER} {SENTENCE}", quoted=list(quoted))
+                        for i, d in enumerate(docs)]
+    record.cited_doc_ids = list(docs)
+    record.checks = item_checks(record)
+    return record
+
+
+def test_expected_quote_passes_when_the_answer_quotes_one_of_the_sentences():
+    # In the answer text, whatever the case, line breaks and the frame around it.
+    spread = SENTENCE.upper().replace(" att ", "\n att ")
+    assert quoting(f"Så här står det: ”{spread}” [1]").checks["quote"] is True
+    # Or as a sentence the citation marks as quoted (an llm answer in its own words).
+    assert quoting("Det går att jobba var som helst [1].", (SENTENCE,)).checks["quote"] is True
+    # Any one of several alternatives is enough.
+    assert quoting(OTHER, expected_quote=("Något annat.", OTHER)).checks["quote"] is True
+
+
+def test_expected_quote_fails_when_the_sentence_is_not_quoted():
+    # The cited passage holds the sentence, but the answer quotes another one of it.
+    record = quoting(f"”{OTHER}” [1]", (OTHER,))
+    assert record.checks["quote"] is False and record.checks["fully_right"] is False
+    # Part of the sentence is not the sentence.
+    assert quoting("snabbt bredband gör det möjligt").checks["quote"] is False
+    # A refusal never quotes, even if its text repeats the words.
+    assert quoting(SENTENCE, (SENTENCE,), refused=True).checks["quote"] is False
+    # Items without expected_quote are not judged on it.
+    assert quoting("x", expected_quote=()).checks["quote"] is None
+
+
+def test_quote_check_counts_towards_fully_right_and_its_own_rate():
+    good = quoting(f"”{SENTENCE}” [1]", (SENTENCE,))
+    bad = quoting(f"”{OTHER}” [1]", (OTHER,))
+    unjudged = quoting("x", expected_quote=())
+    assert good.checks["fully_right"] is True
+    assert compute_metrics([good, bad, unjudged])["quote"] == pytest.approx(1 / 2)
+
+
+def test_quote_precision_is_the_share_of_quoted_sentences_from_expected_documents():
+    # Two citations: vision-small (expected) quotes 2 sentences, about (not expected) 1.
+    record = quoting("…", docs=("vision-small", "about"))
+    record.citations[0].quoted = [OTHER, SENTENCE]
+    record.citations[1].quoted = [OTHER]
+    assert quote_precision([record]) == pytest.approx(2 / 3)
+    # A citation without sentence offsets counts as one quoted unit (its passage).
+    whole = quoting("…", docs=("about",))
+    assert quote_precision([record, whole]) == pytest.approx(2 / 4)
+    # Refusals and refusal items are outside the figure.
+    refusal = rec(refusal=True, refused=True)
+    refusal.citations = [CitationCheck(n=1, doc_id="about", lang="sv", valid=True, text="x")]
+    wrong_refusal = quoting("…", refused=True, docs=("about",))
+    assert quote_precision([refusal, wrong_refusal]) is None
+    metrics = compute_metrics([record, whole, refusal])
+    assert metrics["quote_precision"] == pytest.approx(0.5)
+    assert metrics["n_quoted_sentences"] == 4
+
+
 # --- refusal threshold calibration ----------------------------------------------------------
 
 def conf(value: float, refusal: bool) -> ItemRecord:
@@ -300,8 +415,11 @@ def write_lines(tmp_path: Path, *lines: str) -> Path:
     ({"must_include": [[]]}, "must_include"),
     ({"expect_refusal": True}, "cannot also expect"),
     ({"history": [{"role": "system", "content": "x"}]}, "history[0]"),
-    ({"expected_docs": ["about"]}, "unknown key"),
     ({"id": ""}, "id"),
+    ({"expected_quote": ["  "]}, "expected_quote"),
+    ({"expect_partial": "yes"}, "expect_partial"),
+    ({"tags": ["ok", 3]}, "tags"),
+    ({"category": 7}, "category"),
 ])
 def test_load_items_names_the_line_and_the_problem(tmp_path, change, message):
     bad = {**GOOD, "id": "sv-x-02", **change}
@@ -332,6 +450,57 @@ def test_load_items_rejects_missing_keys_bad_json_duplicates_and_empty_files(tmp
         load_items(tmp_path / "missing.jsonl")
 
 
+def test_own_keys_are_kept_listed_once_and_misspellings_pointed_out(tmp_path):
+    lines = [{**GOOD, "id": f"sv-x-0{i}", "notes": f"note {i}", "source": {"page": i}}
+             for i in range(3)]
+    lines[2]["expected_docs"] = ["about"]
+    items = load_items(write_lines(tmp_path, *map(json.dumps, lines)))
+    assert [i.extra["notes"] for i in items] == ["note 0", "note 1", "note 2"]
+    assert items[0].extra["source"] == {"page": 0}
+    assert items[0].to_dict()["notes"] == "note 0"   # written back with the item
+    assert unknown_keys(items) == ["expected_docs", "notes", "source"]
+    warnings = set_warnings(items)
+    assert len([w for w in warnings if "own keys kept" in w]) == 1
+    assert "notes (3 items)" in warnings[0] and "expected_docs (1 item)" in warnings[0]
+    [typo] = [w for w in warnings if "looks like" in w]
+    assert "'expected_docs'" in typo and "'expected_doc_ids'" in typo
+    assert set_warnings(load_items(write_lines(tmp_path, json.dumps(GOOD)))) == []
+
+
+def test_kind_is_read_as_category_and_tags_as_labels(tmp_path):
+    kind = {**GOOD, "id": "a", "kind": "paraphrase", "tags": "hard"}
+    both = {**GOOD, "id": "b", "category": "direct", "kind": "easy", "tags": ["x", "y", "x"]}
+    odd_kind = {**GOOD, "id": "c", "kind": ["not", "a", "label"]}
+    a, b, c = load_items(write_lines(tmp_path, *map(json.dumps, (kind, both, odd_kind))))
+    assert a.category == "paraphrase" and "kind" not in a.extra and a.tags == ("hard",)
+    # With a category of its own, "kind" is just an own key, kept.
+    assert b.category == "direct" and b.extra == {"kind": "easy"} and b.tags == ("x", "y")
+    # A "kind" that is not a label never rejects the set: it is kept as an own key.
+    assert c.category == "" and c.extra == {"kind": ["not", "a", "label"]}
+
+
+def test_parse_items_reads_text_or_bytes_as_an_uploaded_set_would_come():
+    text = json.dumps(GOOD) + "\n\n" + json.dumps({**GOOD, "id": "sv-x-09"}) + "\n"
+    assert [i.id for i in parse_items(text, "upload")] == ["sv-x-01", "sv-x-09"]
+    assert [i.id for i in parse_items(b"\xef\xbb\xbf" + text.encode())] == ["sv-x-01",
+                                                                            "sv-x-09"]
+    with pytest.raises(EvalSetError, match=r"^upload:3: not valid JSON"):
+        parse_items(json.dumps(GOOD) + "\n\n{", "upload")
+    with pytest.raises(EvalSetError, match="not UTF-8"):
+        parse_items(b"\xff\xfe", "upload")
+
+
+def test_several_files_load_as_one_set_with_ids_unique_across_them(tmp_path):
+    first = tmp_path / "a.jsonl"
+    second = tmp_path / "b.jsonl"
+    first.write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
+    second.write_text(json.dumps({**GOOD, "id": "sv-x-02"}) + "\n", encoding="utf-8")
+    assert [i.id for i in load_items([first, second])] == ["sv-x-01", "sv-x-02"]
+    assert [i.id for i in load_sets((first, second))] == ["sv-x-01", "sv-x-02"]
+    with pytest.raises(EvalSetError, match="already used in"):
+        load_sets([first, first])
+
+
 def test_load_items_accepts_history_category_and_a_byte_order_mark(tmp_path):
     item = {**GOOD, "history": [{"role": "user", "content": "Vad är visionen?"},
                                 {"role": "assistant", "content": "…"}], "category": "followup"}
@@ -343,49 +512,76 @@ def test_load_items_accepts_history_category_and_a_byte_order_mark(tmp_path):
     assert loaded.to_dict()["must_include"] == [["a"]]
 
 
-# --- the shipped set ------------------------------------------------------------------------
+# --- the shipped sets ------------------------------------------------------------------------
+# SHIPPED_SET (held out: the default run and the CI gate) and DEVELOPMENT_SET (what
+# constants are tuned on) are two halves of the same two sets on the shipped corpus: the
+# programme set (written against the pages) and the fresh set (written independently).
+
+PROGRAMME_CATEGORIES = {"direct", "paraphrase", "crosslingual", "followup", "out_of_scope",
+                        "injection"}
+REFUSAL_CATEGORIES = {"out_of_scope", "injection", "tricky_out_of_scope", "task_request"}
+
 
 @pytest.fixture(scope="module")
 def shipped():
-    return load_items(SHIPPED_SET)
+    return load_sets(SHIPPED_SET)
 
 
-def test_shipped_set_is_large_and_balanced_over_languages(shipped):
-    assert len(shipped) >= 130
-    langs = Counter(item.lang for item in shipped)
+@pytest.fixture(scope="module")
+def development():
+    return load_sets(DEVELOPMENT_SET)
+
+
+def test_every_shipped_set_file_loads_and_the_halves_do_not_overlap(shipped, development):
+    assert len(shipped) >= 130 and len(development) >= 130
+    held_ids = {i.id for i in shipped}
+    assert not held_ids & {i.id for i in development}
+    # The same question in both halves would let tuning see the held-out set.
+    def key(item):
+        return (item.lang, " ".join(item.question.casefold().split()),
+                tuple(m["content"] for m in item.history))
+    leaked = {key(i) for i in shipped} & {key(i) for i in development}
+    assert not leaked, leaked
+    for path in sorted(SETS_DIR.glob("*.jsonl")):
+        assert load_items(path), path
+
+
+@pytest.mark.parametrize("which", ["shipped", "development"])
+def test_shipped_halves_are_balanced_over_languages_and_cover_every_document(which, request):
+    items = request.getfixturevalue(which)
+    langs = Counter(item.lang for item in items)
     assert set(langs) == {"sv", "fi"}
-    assert abs(langs["sv"] - langs["fi"]) <= 0.05 * len(shipped)
-    for item in shipped:
-        assert item.id.startswith(item.lang + "-"), item.id
-
-
-def test_shipped_set_covers_every_document_in_both_languages(shipped):
-    for item in shipped:
+    assert abs(langs["sv"] - langs["fi"]) <= 0.05 * len(items)
+    for item in items:
+        assert item.lang in item.id.split("-")[:2], item.id
         assert set(item.expected_doc_ids) <= set(DOC_IDS), item.id
-    per_doc = Counter((d, item.lang) for item in shipped for d in item.expected_doc_ids)
+    per_doc = Counter((d, item.lang) for item in items for d in item.expected_doc_ids)
     for doc_id in DOC_IDS:
         for lang in ("sv", "fi"):
-            assert per_doc[doc_id, lang] >= 4, (doc_id, lang)
+            assert per_doc[doc_id, lang] >= 2, (which, doc_id, lang)
 
 
-def test_shipped_set_has_every_kind_of_question(shipped):
-    n = len(shipped)
-    kinds = Counter(item.category for item in shipped)
-    assert set(kinds) == {"direct", "paraphrase", "crosslingual", "followup", "out_of_scope",
-                          "injection"}
-    assert 0.10 <= kinds["out_of_scope"] / n <= 0.20
-    assert 0.04 <= kinds["injection"] / n <= 0.10
+@pytest.mark.parametrize("which", ["shipped", "development"])
+def test_shipped_halves_have_every_kind_of_question(which, request):
+    items = request.getfixturevalue(which)
+    programme = [i for i in items if not i.id.startswith("fresh-")]
+    assert {i.category for i in programme} == PROGRAMME_CATEGORIES
+    n = len(items)
+    refusals = sum(1 for i in items if i.expect_refusal)
+    assert 0.15 <= refusals / n <= 0.35
     for kind in ("crosslingual", "followup", "paraphrase"):
-        per_lang = Counter(item.lang for item in shipped if item.category == kind)
-        assert per_lang["sv"] >= 5 and per_lang["fi"] >= 5, kind
-    for item in shipped:
-        refusal_kind = item.category in ("out_of_scope", "injection")
-        assert item.expect_refusal == refusal_kind, item.id
+        per_lang = Counter(item.lang for item in items if item.category == kind)
+        assert per_lang["sv"] >= 3 and per_lang["fi"] >= 3, kind
+    for item in items:
+        if item.category in REFUSAL_CATEGORIES:
+            assert item.expect_refusal, item.id
         if item.category == "followup":
             assert item.history and item.history[0]["role"] == "user", item.id
         if not item.expect_refusal:
             assert item.expected_doc_ids and item.must_include, item.id
-            assert len(item.must_include) <= 2, item.id
+    for item in programme:  # its guideline: one or two groups ("whole" questions need more)
+        assert len(item.must_include) <= 2, item.id
+    assert any(i.expected_quote for i in items) and any(i.expect_partial for i in items)
 
 
 def _document_text(lang: str, doc_id: str) -> str | None:
@@ -394,13 +590,12 @@ def _document_text(lang: str, doc_id: str) -> str | None:
 
 
 @pytest.mark.parametrize("lang", ["sv", "fi"])
-def test_shipped_must_include_words_occur_in_the_expected_documents(shipped, lang):
+def test_shipped_must_include_words_occur_in_the_expected_documents(shipped, development,
+                                                                    lang):
     """Each group must be satisfiable by quoting an expected document in the asker's language
     (cross-lingual items may use either language's wording)."""
-    if not all(_document_text(lang, d) for d in DOC_IDS):
-        pytest.skip(f"corpus/{lang}/ is not complete yet")
     problems = []
-    for item in shipped:
+    for item in [*shipped, *development]:
         if item.lang != lang or item.expect_refusal:
             continue
         langs = ("sv", "fi") if item.category == "crosslingual" else (lang,)
@@ -410,3 +605,17 @@ def test_shipped_must_include_words_occur_in_the_expected_documents(shipped, lan
             if not any(alt.casefold() in text for alt in group for text in texts):
                 problems.append(f"{item.id}: none of {group} in {item.expected_doc_ids}")
     assert not problems, "\n".join(problems)
+
+
+def test_shipped_expected_quotes_stand_verbatim_in_an_expected_document(shipped, development):
+    """Otherwise the quote check could never pass on a quoted sentence."""
+    def spaced(text: str) -> str:
+        return " ".join(text.casefold().split())
+
+    quoted = [i for i in [*shipped, *development] if i.expected_quote]
+    assert quoted
+    for item in quoted:
+        texts = [spaced(t) for d in item.expected_doc_ids
+                 if (t := _document_text(item.lang, d)) is not None]
+        for sentence in item.expected_quote:
+            assert any(spaced(sentence) in t for t in texts), (item.id, sentence)

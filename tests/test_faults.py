@@ -74,7 +74,7 @@ def assert_rebuild_notice(answer: Answer, lang: str) -> None:
     """The index notice in the user's language, and a note naming the remedy."""
     assert isinstance(answer, Answer)
     assert answer.refused and not answer.citations
-    assert answer.answer == _assistant_text(lang, "index_missing")
+    assert answer.answer == languages.get(lang).text("index_missing")
     assert answer.notes[0] == "index_missing"
     assert any(REBUILD in note for note in answer.notes[1:]), answer.notes
 
@@ -146,11 +146,12 @@ def test_app_starts_on_a_damaged_index_and_tells_the_user(index_copy, embedder):
         client = Client(url, verbose=False)
         for lang, question in QUESTIONS.items():
             answer = client.predict(question, [], lang, api_name="/ask")
-            assert answer["refused"] and answer["answer"] == _assistant_text(lang, "index_missing")
+            assert answer["refused"] and \
+                answer["answer"] == languages.get(lang).text("index_missing")
             assert any(REBUILD in note for note in answer["notes"])
         _box, conversation, *_rest = client.predict(QUESTIONS["fi"], "fi", api_name="/chat")
         shown = html.unescape(conversation)
-        assert _assistant_text("fi", "index_missing") in shown
+        assert languages.get("fi").text("index_missing") in shown
         assert REBUILD in shown and "Traceback" not in shown
 
 
@@ -231,8 +232,8 @@ def _ask_within(assistant: Assistant, question: str, lang: str,
 
 def assert_extractive_fallback(answer: Answer, lang: str) -> None:
     assert not answer.refused and answer.mode == "extractive"
-    assert answer.answer.startswith(_assistant_text(lang, "llm_fallback"))
-    assert answer.notes == (_assistant_text(lang, "llm_fallback"),)
+    assert answer.answer.startswith(languages.get(lang).text("llm_fallback"))
+    assert answer.notes == (languages.get(lang).text("llm_fallback"),)
     assert answer.citations and all(f"[{c.n}]" in answer.answer for c in answer.citations)
 
 
@@ -340,6 +341,3 @@ def _text(message: dict) -> str:
     content = message["content"]
     return content[0]["text"] if isinstance(content, list) else content
 
-
-def _assistant_text(lang: str, key: str) -> str:
-    return languages.get(lang).text(key)

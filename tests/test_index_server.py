@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.assistant import Assistant
-from assistant.cli import main as cli
+from visio.cli import main as cli
 from assistant.config import Settings
 from assistant.indexing import build_index, clear_index, index_status, verify_index
 from assistant.store import PUBLISHED_MARK, IndexUnavailable, ServerStore, open_store

@@ -12,11 +12,11 @@ import pytest
 from ui_server import running_app
 
 from benchmarks import load
-from evals.items import SHIPPED_SET, load_items
+from evals.items import SHIPPED_SET, load_sets
 
 
 def test_every_user_mixes_swedish_and_finnish_with_follow_ups():
-    plans = load.user_plans(load_items(SHIPPED_SET), users=4, per_user=6, seed=1)
+    plans = load.user_plans(load_sets(SHIPPED_SET), users=4, per_user=6, seed=1)
     assert len(plans) == 4 and all(len(plan) == 6 for plan in plans)
     for plan in plans:
         assert {r.lang for r in plan} == {"sv", "fi"}

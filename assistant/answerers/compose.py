@@ -22,6 +22,7 @@ from assistant.types import Citation, Hit, Passage, Unit
 MAX_LISTED_TOPICS = 12
 
 
+
 def citation(n: int, passage: Passage, score: float, quoted: Sequence[Unit] = ()) -> Citation:
     """A numbered source: the passage verbatim, where it stands, and the quoted units."""
     source = passage.source
@@ -47,12 +48,15 @@ def quotes(selection: Selection, lang: str, first: int = 1) -> tuple[str, list[C
     citations: list[Citation] = []
     for n, (hit, units) in enumerate(groups, start=first):
         source = hit.passage.source
+        section = hit.passage.section
+        named = source.is_long and section and section != source.title
+        suffix = "_section" if named else ""
         if source.lang != lang:
-            intro = language.text("other_language_intro", title=source.title,
-                                  language=language.name_of(source.lang))
+            intro = language.text(f"other_language_intro{suffix}", title=source.title,
+                                  section=section, language=language.name_of(source.lang))
         else:
-            intro = language.text("source_intro" if n == first else "more_intro",
-                                  title=source.title)
+            intro = language.text(("source_intro" if n == first else "more_intro") + suffix,
+                                  title=source.title, section=section)
         parts.append(f"{intro}\n" + "\n".join(quote_lines(units)) + f" [{n}]")
         citations.append(citation(n, hit.passage, hit.score, units))
     return "\n\n".join(parts), citations

@@ -47,8 +47,8 @@ class WordingAnswerer:
             if passage is None:
                 continue
             n = len(citations) + 1
-            parts.append(f"{language.text('wording_found', phrase=phrase, title=f.unit.source.title)}"
-                         f"\n”{f.unit.text}” [{n}]")
+            found = language.text("wording_found", phrase=phrase, title=f.unit.source.title)
+            parts.append(f"{found}\n”{f.unit.text}” [{n}]")
             citations.append(citation(n, passage, f.score, [f.unit]))
         refused = not citations
         if refused:
@@ -56,8 +56,8 @@ class WordingAnswerer:
             closest = next((f for f in found if f.unit.source.lang == query.lang), None)
             passage = library.passage_of(closest.unit) if closest is not None else None
             if closest is not None and passage is not None:
-                parts.append(f"{language.text('wording_closest', title=closest.unit.source.title)}"
-                             f"\n”{closest.unit.text}” [1]")
+                frame = language.text("wording_closest", title=closest.unit.source.title)
+                parts.append(f"{frame}\n”{closest.unit.text}” [1]")
                 citations = [citation(1, passage, closest.score, [closest.unit])]
         text = "\n\n".join(parts)
         yield from stream_words(text)

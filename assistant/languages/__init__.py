@@ -74,6 +74,7 @@ class Language:
     currency: frozenset[str]
     percent: frozenset[str]
     months: tuple[str, ...]
+    times: tuple[str, ...]
     streets: tuple[str, ...]
     ordinals: Mapping[str, int]
     asks: Mapping[str, re.Pattern[str]]
@@ -82,6 +83,7 @@ class Language:
     anaphora: frozenset[str]
     smalltalk: Mapping[str, str]  # whole message (normalised) → kind
     names: Mapping[str, str]  # language code → its name in this language
+    probes: tuple[str, ...]  # everyday questions no collection of ours answers
     texts: Mapping[str, str] = field(repr=False)
     ui: Mapping[str, Any] = field(repr=False)
     path: str = ""
@@ -109,7 +111,8 @@ class Language:
 
 
 _REQUIRED_TEXTS = (
-    "source_intro", "more_intro", "other_language_intro", "structure_intro", "refusal",
+    "source_intro", "more_intro", "other_language_intro", "source_intro_section",
+    "more_intro_section", "other_language_intro_section", "structure_intro", "refusal",
     "refusal_topics", "task_refusal", "not_mentioned", "not_given", "partly_given",
     "related_intro", "wording_found", "wording_missing", "wording_closest", "and",
     "empty_question", "smalltalk_greeting", "smalltalk_thanks", "smalltalk_goodbye",
@@ -151,6 +154,7 @@ def load_language(path: Path) -> Language:
             question=_words(words.get("question")),
             percent=_words(words.get("percent")),
             months=tuple(sorted(_words(words.get("months")))),
+            times=tuple(sorted(_words(words.get("times")))),
             streets=tuple(sorted(_words(words.get("streets")))),
             ordinals=MappingProxyType(ordinals),
             asks=MappingProxyType({k: p for k in ASK_KINDS if (p := _alternation(
@@ -162,6 +166,7 @@ def load_language(path: Path) -> Language:
             anaphora=_words(followup.get("anaphora")),
             smalltalk=MappingProxyType(smalltalk),
             names=MappingProxyType(dict(data.get("names", {}))),
+            probes=tuple(str(q) for q in data.get("probes", {}).get("questions", [])),
             texts=MappingProxyType(texts), ui=MappingProxyType(dict(data.get("ui", {}))),
             path=where,
         )
