@@ -31,10 +31,15 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(PIP) install --quiet -e '.[test]'
 	touch $@
 
-browser: ## Debian's Chromium for the browser tests
-	@command -v chromium >/dev/null 2>&1 || { \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
-	  || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium); }
+# Debian's Chromium (Playwright drives it; nothing is downloaded by Playwright itself) and a
+# font with Swedish and Finnish letters for the screenshots. axe-core comes with the
+# axe-playwright-python package of the test extra.
+BROWSER_PACKAGES := chromium fonts-dejavu-core
+
+browser: ## Debian's Chromium and a font for the browser tests
+	@{ command -v chromium >/dev/null 2>&1 && test -d /usr/share/fonts/truetype/dejavu; } || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES)) \
+	  || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES)); }
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,8 @@
 """What a document collection is called and how it introduces itself, per language.
 
 A corpus folder may hold ``collection.yaml`` (see ``corpus/collection.yaml``):
-its name, a one-line description and example questions, each per language. The
+its name, a one-line description, example questions and where a person answers
+(``contact``, ``accessibility_contact``), each per language. The
 assistant's own sentences name the collection from it ("… i materialet ”Nya
 hållbara kommuner”"), so nothing in the code names the shipped programme and a
 collection deployed on its own speaks of itself. Without the file, or with a
@@ -33,12 +34,24 @@ class CollectionInfo:
     names: Mapping[str, str] = field(default_factory=dict)
     descriptions: Mapping[str, str] = field(default_factory=dict)
     examples: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Where a person answers questions about the collection (one line, Markdown links
+    # allowed): the web page names it beside the automated-assistant notice and after a
+    # refusal. ``accessibility_contacts``: where to report accessibility problems of the
+    # service (the statement falls back to ``contacts``).
+    contacts: Mapping[str, str] = field(default_factory=dict)
+    accessibility_contacts: Mapping[str, str] = field(default_factory=dict)
 
     def name(self, lang: str) -> str:
         return self.names.get(lang, "")
 
     def description(self, lang: str) -> str:
         return self.descriptions.get(lang, "") or self.name(lang)
+
+    def contact(self, lang: str) -> str:
+        return self.contacts.get(lang, "")
+
+    def accessibility_contact(self, lang: str) -> str:
+        return self.accessibility_contacts.get(lang, "") or self.contact(lang)
 
 
 def load_collection(corpus_dir: Path) -> CollectionInfo:
@@ -67,6 +80,8 @@ def _read(path: Path, mtime_ns: int, size: int) -> CollectionInfo:
     return CollectionInfo(
         names=_per_language(data.get("name")),
         descriptions=_per_language(data.get("description")),
+        contacts=_per_language(data.get("contact")),
+        accessibility_contacts=_per_language(data.get("accessibility_contact")),
         examples=MappingProxyType({
             lang: tuple(str(q).strip() for q in questions if str(q).strip())
             for lang, questions in (data.get("examples") or {}).items()

@@ -129,6 +129,27 @@ class Settings(BaseModel):
     # cannot grow one session, or the page it re-renders, without bound.
     max_conversation_turns: Positive = 50
     feedback_db: Path | None = None  # defaults to <data_dir>/feedback.sqlite3
+    # Ratings older than this many days are deleted automatically (0 = kept until
+    # `visio feedback delete`). The about page tells visitors the figure.
+    feedback_retention_days: Annotated[int, Field(ge=0, le=3650)] = 90
+
+    # --- public service ----------------------------------------------------
+    # Questions and wording searches one browser session (or one API client) may send per
+    # minute, and all clients from one address together; over either a friendly message
+    # in the interface language. 0 = no limit. Behind a reverse proxy on another host the
+    # address is the proxy's unless uvicorn trusts it (FORWARDED_ALLOW_IPS).
+    questions_per_minute: Annotated[int, Field(ge=0)] = 10
+    questions_per_minute_per_address: Annotated[int, Field(ge=0)] = 60
+    # A folder of the deploying organisation's own texts, replacing the built-in ones:
+    # <page>.<lang>.md for page in about, accessibility, notice, contact (README "Texts").
+    pages_dir: Path | None = None
+
+    # --- staff area (evaluation runs, feedback counts) --------------------------------
+    # Its own app on its own address, started only when a login is set: no anonymous
+    # visitor can start an evaluation run. "user:password,user2:password2".
+    admin_auth: str = ""
+    admin_host: str = "127.0.0.1"
+    admin_port: Annotated[int, Field(ge=1, le=65535)] = 7861
 
     @model_validator(mode="after")
     def _derived_and_consistent(self) -> Settings:
@@ -141,6 +162,9 @@ class Settings(BaseModel):
         if self.chunk_overlap_tokens >= self.chunk_tokens // 2:
             raise ValueError("VISIO_CHUNK_OVERLAP_TOKENS must be below half of "
                              "VISIO_CHUNK_TOKENS")
+        if self.admin_auth and self.admin_port == self.port and self.admin_host == self.host:
+            raise ValueError("VISIO_ADMIN_PORT must differ from VISIO_PORT: the staff area "
+                             "is its own app")
         if not self.language_codes:
             raise ValueError("VISIO_LANGUAGES must name at least one language, e.g. 'sv,fi'")
         return self
@@ -179,7 +203,8 @@ class Settings(BaseModel):
 
     def describe(self) -> dict[str, str]:
         """Every setting with its environment variable, for `visio config` and the README."""
-        return {ENV_PREFIX + name.upper(): ("***" if name == "auth" and self.auth
+        secret = {"auth", "admin_auth"}  # logins are never printed
+        return {ENV_PREFIX + name.upper(): ("***" if name in secret and getattr(self, name)
                                              else str(getattr(self, name)))
                 for name in type(self).model_fields}
 

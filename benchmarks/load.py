@@ -4,7 +4,9 @@
 
 Without ``--url`` the real app is started in a child process exactly as users
 start it (``python -m visio serve`` on a free loopback port, settings from
-the ``VISIO_*`` environment), so its memory is its own. Each user is a thread
+the ``VISIO_*`` environment, question limits off: every simulated user comes
+from 127.0.0.1), so its memory is its own. An app given with ``--url`` needs
+``VISIO_QUESTIONS_PER_MINUTE=0 VISIO_QUESTIONS_PER_MINUTE_PER_ADDRESS=0``. Each user is a thread
 with its own HTTP connection and session, calling the app's named ``/ask``
 endpoint through Gradio's documented HTTP API (``POST /gradio_api/call/ask``,
 then the event's server-sent stream), back to back: there is no think time
@@ -16,11 +18,12 @@ conversation it follows, and the others carry the user's own last turns as
 history, as the chat window sends them.
 
 Prints per N: answers/s, latency p50/p95/p99/max, errors (transport errors,
-HTTP errors, and answers saying the service failed: ``internal_error``,
-``index_missing``), refusals (expected for the set's out-of-scope and injection
-questions), CPU time per answer of the server and of this driver (which runs on
-the same cores) and the server's peak RSS (VmHWM). The first two answers after
-start are timed apart: they show what loading on first use costs.
+HTTP errors, and answers saying the service failed or turned the user away:
+``internal_error``, ``index_missing``, ``rate_limited``), refusals (expected for
+the set's out-of-scope and injection questions), CPU time per answer of the
+server and of this driver (which runs on the same cores) and the server's peak
+RSS (VmHWM). The first two answers after start are timed apart: they show what
+loading on first use costs.
 Target (issue #7): 32 users on 2 cores, zero errors, p95 <= 2 s, extractive mode;
 the exit status is 1 when a round of 32 or more users misses it.
 """
@@ -52,7 +55,9 @@ from evals.items import SHIPPED_SET, EvalItem, load_sets
 TARGET_USERS = 32
 TARGET_P95_S = 2.0
 #: Answers whose first note says the service failed (not a refusal: a fault).
-FAILURE_NOTES = ("internal_error", "index_missing")
+#: "rate_limited": the app's question limit turned the user away (a run against an app with
+#: limits on measures the limiter, not the server).
+FAILURE_NOTES = ("internal_error", "index_missing", "rate_limited")
 #: Own turns sent as history with an ordinary question (the chat sends the whole session).
 HISTORY_TURNS = 2
 API = "gradio_api/call/ask"
@@ -194,9 +199,13 @@ def served_app(ready_timeout: float) -> Iterator[tuple[str, int, Path]]:
     port = free_port()
     log_path = Path(tempfile.mkstemp(prefix="visio-load-server-", suffix=".log")[1])
     with open(log_path, "wb") as log:
+        # All simulated users come from 127.0.0.1: the per-address question limit would
+        # turn most of them away, and this measures the server, not the limiter.
+        env = {**os.environ, "VISIO_QUESTIONS_PER_MINUTE": "0",
+               "VISIO_QUESTIONS_PER_MINUTE_PER_ADDRESS": "0"}
         server = subprocess.Popen(
             [sys.executable, "-m", "visio", "serve", "--host", "127.0.0.1",
-             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + ready_timeout

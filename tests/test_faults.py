@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import json
 import os
 import shutil
 import socket
@@ -20,11 +19,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import langchain_openai  # noqa: F401 - imported now, so seconds of import are not timed below
 import pytest
 from gradio_client import Client
-from ui_server import running_app
+from ui_server import press, running_app
 
 from assistant import languages
 from assistant.assistant import Assistant
@@ -148,10 +146,11 @@ def test_app_starts_on_a_damaged_index_and_tells_the_user(index_copy, embedder):
         client = Client(url, verbose=False)
         for lang, question in QUESTIONS.items():
             answer = client.predict(question, [], lang, api_name="/ask")
-            assert answer["refused"] and answer["answer"] == languages.get(lang).text("index_missing")
+            assert answer["refused"] and \
+                answer["answer"] == languages.get(lang).text("index_missing")
             assert any(REBUILD in note for note in answer["notes"])
-        _box, messages, _status = client.predict(QUESTIONS["fi"], "fi", api_name="/chat")
-        shown = html.unescape(_text(messages[-1]))
+        _box, conversation, *_rest = client.predict(QUESTIONS["fi"], "fi", api_name="/chat")
+        shown = html.unescape(conversation)
         assert languages.get("fi").text("index_missing") in shown
         assert REBUILD in shown and "Traceback" not in shown
 
@@ -323,47 +322,22 @@ def test_read_only_feedback_is_reported_in_the_ui_and_the_chat_goes_on(
     path, _before = read_only_feedback
     with running_app(assistant, indexed_settings, feedback_db=path) as url:
         client = Client(url, verbose=False)
-        _box, messages, _status = client.predict(QUESTIONS["fi"], "fi", api_name="/chat")
-        assert "visio-sources" in _text(messages[-1])
+        _box, conversation, *_rest = client.predict(QUESTIONS["fi"], "fi", api_name="/chat")
+        assert "visio-sources" in conversation
 
-        status, comment_row = click_thumb(url, client.session_hash, message_index=1,
-                                           liked=False, ui_lang="fi")
+        _state, status, details = press(url, client.session_hash, "visio-thumb-down",
+                                        [None, "fi"])
         assert html.unescape(label("fi", "feedback_failed")) in html.unescape(status)
-        assert comment_row.get("visible") is False  # no comment box for a lost rating
+        assert details.get("visible") is False  # no reason or comment for a lost rating
 
-        _box, messages, _status = client.predict(QUESTIONS["sv"], "fi", api_name="/chat")
-        assert len(messages) == 4 and "visio-sources" in _text(messages[-1])
+        _box, conversation, *_rest = client.predict(QUESTIONS["sv"], "fi", api_name="/chat")
+        assert conversation.count('class="visio-turn"') == 2
+        assert conversation.count('<div class="visio-sources">') == 2
         answer = client.predict(QUESTIONS["sv"], [], "sv", api_name="/ask")
         assert not answer["refused"] and answer["citations"]
-
-
-def click_thumb(url: str, session: str, message_index: int, liked: bool,
-                 ui_lang: str) -> tuple[str, dict]:
-    """A thumb click on a chat message, sent as the browser sends it: the chat window's
-    like event joins the queue in the same session, then the result is read from the
-    session's event stream. Returns (status HTML, comment-row update)."""
-    config = httpx.get(f"{url}config", timeout=30).json()
-    chat_id = next(c["id"] for c in config["components"]
-                   if c.get("props", {}).get("elem_id") == "visio-chat")
-    like = next(d for d in config["dependencies"] if [chat_id, "like"] in d["targets"])
-    joined = httpx.post(f"{url}gradio_api/queue/join", timeout=30, json={
-        "data": [None, ui_lang], "fn_index": like["id"], "trigger_id": chat_id,
-        "session_hash": session,
-        "event_data": {"index": message_index, "value": "", "liked": liked}})
-    joined.raise_for_status()
-    with httpx.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session},
-                      timeout=60) as events:
-        for line in events.iter_lines():
-            if not line.startswith("data:"):
-                continue
-            message = json.loads(line[5:])
-            if message.get("msg") == "process_completed":
-                assert message.get("success", True), message
-                _state, status, comment_row = message["output"]["data"]
-                return status, comment_row
-    raise AssertionError("the like event never completed")
 
 
 def _text(message: dict) -> str:
     content = message["content"]
     return content[0]["text"] if isinstance(content, list) else content
+

@@ -76,7 +76,7 @@ def test_export_of_absent_store_is_just_the_header(tmp_path):
     out = io.StringIO()
     assert FeedbackStore(tmp_path / "none.sqlite3").export_csv(out) == 0
     assert out.getvalue().strip() == \
-        "id,created_at,language,rating,question,answer,comment,citations"
+        "id,created_at,language,rating,reason,question,answer,comment,citations"
     assert not (tmp_path / "none.sqlite3").exists()
 
 
@@ -147,3 +147,71 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     assert store.count() == 80
     with sqlite3.connect(tmp_path / "f.sqlite3") as conn:
         assert conn.execute("SELECT COUNT(DISTINCT question) FROM feedback").fetchone()[0] == 80
+
+
+# --- reasons, counts, retention --------------------------------------------------------
+
+def test_reason_and_comment_are_stored_and_exported(tmp_path):
+    store = FeedbackStore(tmp_path / "f.sqlite3")
+    first = store.add("Fråga?", "Svar.", "sv", [], -1)
+    store.set_details(first, reason="wrong_source", comment="  Fel dokument  ")
+    store.add("Kysymys?", "Vastaus.", "fi", [], 1, reason="correct")
+    rows = store.rows()
+    assert [(r["rating"], r["reason"], r["comment"]) for r in rows] == [
+        (-1, "wrong_source", "Fel dokument"), (1, "correct", "")]
+    out = io.StringIO()
+    store.export_csv(out)
+    header, *lines = list(csv.reader(io.StringIO(out.getvalue())))
+    assert "reason" in header
+    assert [line[header.index("reason")] for line in lines] == ["wrong_source", "correct"]
+
+
+def test_unknown_reason_is_refused(tmp_path):
+    store = FeedbackStore(tmp_path / "f.sqlite3")
+    with pytest.raises(ValueError, match="reason"):
+        store.add("q", "a", "sv", [], 1, reason="'; DROP TABLE feedback; --")
+    row = store.add("q", "a", "sv", [], 1)
+    with pytest.raises(ValueError, match="reason"):
+        store.set_details(row, reason="nonsense")
+    assert store.rows()[0]["reason"] == ""
+
+
+def test_counts_per_reason_and_rating(tmp_path):
+    store = FeedbackStore(tmp_path / "f.sqlite3")
+    for rating, reason in ((1, "correct"), (1, "correct"), (-1, "incorrect"), (-1, ""),
+                           (-1, "not_answered")):
+        store.add("q", "a", "sv", [], rating, reason=reason)
+    assert store.counts() == {("correct", 1): 2, ("incorrect", -1): 1, ("", -1): 1,
+                              ("not_answered", -1): 1}
+    assert [r["reason"] for r in store.latest(2)] == ["not_answered", ""]
+
+
+def test_a_file_from_before_reasons_gets_the_column(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                     "created_at TEXT NOT NULL, language TEXT NOT NULL, rating INTEGER NOT "
+                     "NULL, question TEXT NOT NULL, answer TEXT NOT NULL, comment TEXT NOT "
+                     "NULL DEFAULT '', citations TEXT NOT NULL DEFAULT '[]')")
+        conn.execute("INSERT INTO feedback (created_at, language, rating, question, answer) "
+                     "VALUES ('2026-01-01T00:00:00+00:00', 'sv', 1, 'q', 'a')")
+    store = FeedbackStore(path)
+    assert store.rows()[0]["reason"] == ""
+    store.set_details(1, reason="other")
+    assert store.counts() == {("other", 1): 1}
+
+
+def test_rows_past_the_retention_period_are_purged(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    store = FeedbackStore(tmp_path / "f.sqlite3")
+    old, new = store.add("gammal", "a", "sv", [], 1), store.add("ny", "a", "sv", [], 1)
+    later = datetime.now(UTC) + timedelta(days=30)
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE feedback SET created_at = ? WHERE id = ?",
+                     ((datetime.now(UTC) - timedelta(days=100)).isoformat(timespec="seconds"),
+                      old))
+    assert store.purge(0) == 0  # 0 keeps everything
+    assert store.purge(90) == 1
+    assert [r["id"] for r in store.rows()] == [new]
+    assert store.purge(10, now=later) == 1 and store.rows() == []

@@ -62,13 +62,23 @@ def test_answer_with_script_is_shown_as_text():
     assert '<sup class="visio-ref">[1]</sup>' in out and '<sup class="visio-ref">[2]</sup>' in out
 
 
+def test_citation_markers_in_a_turn_are_named_links_to_their_sources():
+    answer = Answer(answer="Svar [1]. Mer [2].", language="fi", refused=False,
+                    citations=(citation(n=1), citation(n=2)))
+    out = render.message_html(answer, anchor="visio-t3")
+    assert '<a class="visio-ref" href="#visio-t3-s1"><span class="visio-sr">lähde </span>[1]</a>' \
+        in out
+    assert 'id="visio-t3-s2" tabindex="-1"' in out  # the link's target takes focus
+
+
 def test_corpus_text_with_script_in_every_field_is_escaped():
     text = f"Inledning. {EVIL} Slut."
     c = citation(title=EVIL, section=EVIL, text=text, char_start=0, char_end=len(text),
                  highlights=((11, 11 + len(EVIL)),), source_url="javascript:alert(3)")
     out = render.message_html(Answer(answer=f"{EVIL} [1]", language="sv", refused=False,
                                      citations=(c,)))
-    assert tags(out) <= {"div", "p", "sup", "ol", "li", "span", "strong", "blockquote", "mark"}
+    assert tags(out) <= {"div", "p", "sup", "ol", "li", "span", "strong", "blockquote", "mark",
+                         "a"}
     assert "onerror=" not in out.replace("onerror=alert(1)&gt;", "")  # only as escaped text
     assert "javascript:" not in out
     assert "<mark>&lt;script&gt;" in out
@@ -129,10 +139,22 @@ def test_source_shows_number_title_section_language_quote_and_link():
     assert "Källor" in out and "Allmän vision" in out and "Första visionen" in out
     assert "· svenska" in out and "Öppna källsidan" in out
     assert 'href="https://www.kommunforbundet.fi/nya"' in out
+    # The link is named by its source and says it opens a new tab (for screen readers).
+    assert '<span class="visio-sr"> – <span lang="sv">Allmän vision</span> ' \
+           '(öppnas i en ny flik)</span></a>' in out
 
 
-@pytest.mark.parametrize(("lang", "expected"), [("sv", "finska · översättning från svenska"),
-                                                ("fi", "suomi · käännös ruotsista")])
+def test_a_passage_in_another_language_carries_its_own_lang():
+    out = render.source_html(citation(lang="fi", translation=True, title="Yleinen visio"), "sv")
+    assert '<strong class="visio-title" lang="fi">Yleinen visio</strong>' in out
+    assert '<blockquote class="visio-quote" lang="fi">' in out
+    assert 'class="visio-status">· finska' in out  # the label stays in the page's language
+    assert "<li" in out and ' lang="' not in out.split(">", 1)[0]
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("sv", "finska · översättning från svenska"),
+    ("fi", "suomi · käännös, alkuperäinen kieli: ruotsi")])
 def test_translated_finnish_passage_is_marked_as_translation(lang, expected):
     c = citation(lang="fi", translation=True, title="Yleinen visio")
     out = render.source_html(c, lang)
@@ -173,7 +195,7 @@ def test_wording_card_shows_both_languages_side_by_side_with_translation_marked(
     assert "<mark>liten kommun</mark>" in out
     assert "Pieni kunta tarjoaa usein luonnonläheisen elämän." in out
     assert "På svenska · originaltext" in out and "På finska · översättning från svenska" in out
-    assert "ordagrann träff" in out and "avsnitt: Femte visionen" in out
+    assert "ordagrann träff" in out and "avsnitt: <span lang=\"sv\">Femte visionen" in out
     assert "1 passager" in out or "1 passage" in out
 
 
@@ -209,7 +231,7 @@ def test_eval_table_lists_metrics_per_language_and_verdicts():
                                "fi": {"recall@3": 0.94, "mrr": 0.72}}}
     out = render.eval_html(summary, [("cap <x>", "data:image/png;base64,AAAA"),
                                      ("bad", "javascript:alert(1)")], "fi",
-                           labels.METRIC_LABELS["fi"], {"recall@3": 0.98, "refusal_recall": 0.9},
+                           labels.metric_labels("fi"), {"recall@3": 0.98, "refusal_recall": 0.9},
                            lambda k, v: "n/a" if v is None else f"{v:.3f}")
     assert "Osuma kolmessa ensimmäisessä lähteessä" in out
     assert "0.970" in out and "0.940" in out and "≥ 0.98" in out
@@ -222,11 +244,17 @@ def test_eval_table_lists_metrics_per_language_and_verdicts():
 
 # --- labels -----------------------------------------------------------------------------
 
-def test_both_label_tables_have_the_same_keys_and_no_empty_text():
-    assert set(labels.LABELS["sv"]) == set(labels.LABELS["fi"])
-    assert all(text.strip() for table in labels.LABELS.values() for text in table.values())
-    assert set(labels.METRIC_LABELS["sv"]) == set(labels.METRIC_LABELS["fi"])
-    assert all(len(labels.EXAMPLES[lang]) >= 3 for lang in ("sv", "fi"))
+def test_both_languages_have_the_same_interface_texts_and_none_is_empty():
+    from assistant import languages
+
+    sv, fi = languages.get("sv").ui, languages.get("fi").ui
+    assert set(sv) == set(fi)
+    for key, value in sv.items():
+        if isinstance(value, dict):
+            assert set(value) == set(fi[key]), key
+            assert all(str(v).strip() for v in (*value.values(), *fi[key].values())), key
+        else:
+            assert str(value).strip() and str(fi[key]).strip(), key
 
 
 @pytest.mark.parametrize(("header", "expected"), [
@@ -255,3 +283,36 @@ def test_consecutive_quoted_sentences_form_one_mark():
     text = "Ett. Två.  Tre. Fyra."
     out = render.highlight(text, [(0, 4), (5, 9), (16, 21)])
     assert out == "<mark>Ett. Två.</mark>  Tre. <mark>Fyra.</mark>"
+
+
+# --- conversation -----------------------------------------------------------------------
+
+def test_a_turn_says_who_speaks_and_marks_the_answer_language():
+    answer = Answer(answer="Lähteessä sanotaan [1]", language="fi", refused=False,
+                    citations=(citation(lang="fi", translation=True),))
+    out = render.turn_html(4, "Mikä on visio?", answer, "sv")
+    assert out.startswith('<li class="visio-turn" id="visio-t4">')
+    assert '<h3 class="visio-speaker">Du</h3>' in out
+    assert '<h3 class="visio-speaker">Assistenten (automatiskt svar)</h3>' in out
+    assert '<div class="visio-question" lang="fi">Mikä on visio?</div>' in out
+    assert '<div class="visio-answer-body" lang="fi">' in out
+    assert 'href="#visio-t4-s1"' in out and 'id="visio-t4-s1"' in out
+
+
+def test_a_refused_questions_language_is_not_guessed():
+    refusal = Answer(answer="Jag svarar på svenska och finska.", language="sv", refused=True)
+    out = render.turn_html(1, "What is this?", refusal, "sv")
+    assert '<div class="visio-question">What is this?</div>' in out
+
+
+def test_the_announcement_reads_the_answer_without_markers_and_counts_sources():
+    answer = Answer(answer="Så här står det [1]. Och här [2].", language="sv", refused=False,
+                    citations=(citation(n=1), citation(n=2)))
+    out = render.answer_announcement(answer, "fi")
+    assert out == ('<p>Avustajan vastaus: <span lang="sv">Så här står det. Och här.</span> '
+                   'Vastauksen alla on 2 lähdettä.</p>')
+
+
+def test_empty_conversation_invites_a_question():
+    assert "Ställ en fråga" in render.conversation_html([], "sv")
+    assert render.current_html("") == ""

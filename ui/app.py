@@ -1,115 +1,101 @@
-"""The web interface: residents' chat, staff wording search, evaluators' scores.
+"""The public web app: residents' chat and the wording search.
 
 ``serve(settings)`` is what ``make run`` / ``visio serve`` start: it loads the
 embedding model once, brings the index up to date, creates ONE shared
-:class:`Assistant` and launches :func:`build_app` with the queue, login and
-address from the settings (:func:`launch_app`, also used by the tests).
+:class:`Assistant` and launches the public app (:func:`build_app`) on
+``VISIO_HOST:VISIO_PORT`` and, when ``VISIO_ADMIN_AUTH`` is set, the staff area
+(``ui.admin``: evaluation runs, feedback counts) behind its login on
+``VISIO_ADMIN_HOST:VISIO_ADMIN_PORT``. Nothing that costs minutes of CPU or
+changes more than one visitor's own rating exists in the public app, so no
+anonymous visitor can start it, through the page or the API.
 
-Every text is in Swedish or Finnish (``ui.labels``); the language switch
-starts at the browser's language. Everything shown from documents or models is
-escaped (``ui.render``) and every failure becomes a friendly message.
+Every text is in the interface language (``ui.labels``, from the language files);
+the switch at the top starts at the URL's ``?lang=``, then the browser's
+language, and sets ``<html lang>``. Gradio's own built-in texts (which follow
+only the browser's locale) are kept off the page: no chat widget, no footer, no
+progress texts. Everything shown from documents or models is escaped
+(``ui.render``), every failure becomes a friendly message, and each session and
+client address may ask ``VISIO_QUESTIONS_PER_MINUTE`` /
+``VISIO_QUESTIONS_PER_MINUTE_PER_ADDRESS`` questions a minute (``ui.limits``).
 
 API endpoints (``gradio_client.Client(url).predict(..., api_name=...)``):
 
 ``/ask``            (question: str, history: list[{"role","content"}] = [], ui_lang: str = "sv")
                     → dict: ``Answer.to_dict()`` (answer, language, refused, citations, …).
                     Follow-ups are resolved from ``history``; the answer follows the
-                    question's language, ``ui_lang`` only breaks ties.
+                    question's language, ``ui_lang`` only breaks ties. A refusal also
+                    carries ``human_contact`` (Markdown: where a person answers). Over the
+                    question limit: refused, ``notes == ["rate_limited"]``, the friendly
+                    message.
 ``/wording``        (phrase: str, lang: str = "") → list[dict]: ``WordingMatch.to_dict()``
                     for every verbatim (or closest) passage; ``lang`` "sv"/"fi" or "" for both.
-``/chat``           (question: str, ui_lang: str) → (question box "", chat messages as HTML):
-                    the chat window's own streaming event; the conversation is kept in the
-                    session, so a client keeping its session gets follow-ups.
+``/chat``           (question: str, ui_lang: str) → (question box "", conversation HTML,
+                    answer-in-progress HTML, …): the chat's own streaming event; the
+                    conversation is kept in the session, so a client keeping its session
+                    gets follow-ups.
 ``/search_wording`` (phrase: str, lang: "all"|"sv"|"fi", ui_lang: str) → str: the wording tab's
                     HTML.
-``/evaluate``       (items: int, ui_lang: str) → (status, HTML): runs the shipped eval set.
+
+Beside the app, plain HTML pages: ``about/<lang>`` and ``accessibility/<lang>``
+(``ui.pages``).
 """
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import logging
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
+from assistant import languages
 from assistant.assistant import Assistant
 from assistant.config import ConfigError, Settings
-from assistant.feedback import FeedbackError, FeedbackStore
+from assistant.feedback import REASONS, FeedbackError, FeedbackStore
 from assistant.store import IndexUnavailable
-from assistant import languages
 from assistant.types import Answer
-from ui import render
+from ui import pages, render
 from ui.labels import (
     default_language,
     examples,
     intro,
     joined,
     label,
-    language_choices,
     language_name,
-    metric_labels,
     notice,
     pick_language,
     ui_language,
 )
+from ui.limits import (
+    MAX_COMMENT_CHARS,
+    MAX_HISTORY_MESSAGE_CHARS,
+    MAX_HISTORY_MESSAGES,
+    MAX_PHRASE_CHARS,
+    MAX_QUESTION_CHARS,
+    MAX_REQUEST_BYTES,
+    BodySizeLimit,
+    RateLimiter,
+    client_of,
+)
+from ui.style import CSS, HEAD, THEME
 
 log = logging.getLogger(__name__)
 
-#: A wording search is a phrase or a few keywords; longer input is refused before searching.
-MAX_PHRASE_CHARS = 500
 #: mallopt() parameter number of M_ARENA_MAX in glibc's malloc.h.
 M_ARENA_MAX = -8
 #: Notices are answers about the input or the service, not conversation: they are not
 #: sent back as history for follow-ups.
-NOTICE_KEYS = ("empty_question", "question_too_long", "index_missing", "internal_error")
-
-THEME = gr.themes.Soft(
-    primary_hue="teal",
-    # System fonts only: nothing is fetched from a font service (the server may be offline).
-    font=["system-ui", "-apple-system", "Segoe UI", "sans-serif"],
-    font_mono=["ui-monospace", "SFMono-Regular", "monospace"],
-)
-
-CSS = """
-#visio-header h1 { margin-bottom: .2rem; }
-#visio-chat .visio-answer p { margin: 0 0 .6rem; }
-#visio-chat .visio-ref { color: var(--color-accent); font-weight: 600; }
-#visio-chat .visio-pending { opacity: .7; font-style: italic; }
-.visio-sources { margin-top: .6rem; border-top: 1px solid var(--border-color-primary);
-  padding-top: .4rem; font-size: .9em; }
-.visio-sources-title { font-weight: 600; margin-bottom: .2rem; }
-.visio-sources ol { list-style: none; padding-left: 0; margin: 0; }
-.visio-source { margin: .45rem 0; }
-.visio-source .visio-section, .visio-source .visio-status { color: var(--body-text-color-subdued); }
-.visio-quote { margin: .25rem 0 .2rem; padding: .2rem .6rem;
-  border-left: 3px solid var(--color-accent-soft); font-style: normal; }
-mark { background: #fff1a8; color: inherit; padding: 0 .1em; border-radius: 2px; }
-.visio-link { font-size: .9em; }
-.visio-wording .visio-count { margin: .3rem 0 .6rem; font-weight: 600; }
-.visio-match { border: 1px solid var(--border-color-primary); border-radius: 8px;
-  padding: .6rem .8rem; margin-bottom: .8rem; }
-.visio-match-head { display: flex; flex-wrap: wrap; gap: .35rem; align-items: baseline; }
-.visio-kind { color: var(--body-text-color-subdued); }
-.visio-copy { margin-left: auto; cursor: pointer; border: 1px solid var(--border-color-primary);
-  border-radius: 6px; padding: .15rem .6rem; background: var(--button-secondary-background-fill); }
-.visio-copy.visio-copied { background: var(--color-accent-soft); }
-.visio-pair { display: grid; grid-template-columns: 1fr 1fr; gap: .8rem; margin: .5rem 0; }
-@media (max-width: 720px) { .visio-pair { grid-template-columns: 1fr; } }
-.visio-passage-lang { font-size: .85em; color: var(--body-text-color-subdued); }
-.visio-passage-text { margin: .2rem 0; }
-.visio-missing { color: var(--body-text-color-subdued); font-style: italic; }
-.visio-notice { padding: .5rem .7rem; border-radius: 6px; background: var(--block-background-fill);
-  border: 1px solid var(--border-color-primary); }
-.visio-scores { border-collapse: collapse; margin: .5rem 0 1rem; }
-.visio-scores th, .visio-scores td { border: 1px solid var(--border-color-primary);
-  padding: .2rem .5rem; text-align: left; }
-.visio-fail { color: #b00020; font-weight: 600; } .visio-ok { color: #1b7f3b; font-weight: 600; }
-.visio-eval figure img { max-width: 100%; }
-"""
+NOTICE_KEYS = ("empty_question", "question_too_long", "index_missing", "internal_error",
+               "rate_limited", "input_too_long")
+#: Answers after which pointing to a person would be noise (greetings, input problems).
+NO_CONTACT_NOTES = ("empty_question", "question_too_long", "rate_limited", "input_too_long",
+                    "smalltalk_greeting", "smalltalk_thanks", "smalltalk_goodbye")
+#: Example questions the empty chat offers at most (collection.yaml may list more).
+MAX_EXAMPLES = 6
 
 #: Copy buttons of the wording results: the exact text with its source, one click.
 #: navigator.clipboard needs a secure context (localhost is one); elsewhere fall back.
@@ -145,30 +131,23 @@ element.addEventListener('click', async function (event) {
 });
 """
 
-#: Reads the browser's language preferences for the first choice of interface language.
+#: The first interface language: ``?lang=`` of the address, then this tab's earlier choice,
+#: then the browser's preferences.
 BROWSER_LANGUAGES_JS = """
-() => [(navigator.languages && navigator.languages.length)
-       ? navigator.languages.join(',') : (navigator.language || '')]
-"""
-#: Keeps <html lang> (screen readers, hyphenation) and Gradio's own texts (tooltips, footer,
-#: queue messages) in step with the switch. Gradio exposes no API for its locale, so this
-#: calls ``changeLocale`` of its already loaded core module; if that ever moves, only
-#: Gradio's few built-in texts stay in the browser's language.
-HTML_LANG_JS = r"""
-(lang) => {
-  document.documentElement.lang = lang;
-  try {
-    const core = performance.getEntriesByType('resource').map((entry) => entry.name)
-      .find((name) => /\/assets\/core-[^/]*\.js(\?|$)/.test(name));
-    if (core) {
-      import(core).then((module) => {
-        if (typeof module.changeLocale === 'function') { module.changeLocale(lang); }
-      }).catch(() => {});
-    }
-  } catch (error) { /* Gradio's built-in texts keep the browser language */ }
-  return [lang];
+() => {
+  const wanted = [];
+  try { wanted.push(new URLSearchParams(window.location.search).get('lang') || ''); }
+  catch (error) { /* no URL parameters */ }
+  try { wanted.push(sessionStorage.getItem('visio-lang') || ''); } catch (error) { /* private */ }
+  if (navigator.languages && navigator.languages.length) { wanted.push(...navigator.languages); }
+  else { wanted.push(navigator.language || ''); }
+  return [wanted.filter(Boolean).join(',')];
 }
 """
+#: Sets <html lang> (screen readers, hyphenation) and the switch's pressed state before
+#: the texts are relabelled on the server.
+LANG_JS = "(lang, ...rest) => { window.visioSetLanguage && window.visioSetLanguage(lang); " \
+          "return [lang, ...rest]; }"
 
 
 # --- conversation state -----------------------------------------------------------------
@@ -189,7 +168,8 @@ class Turn:
 @dataclass
 class Conversation:
     turns: list[Turn] = field(default_factory=list)
-    rated_turn: int | None = None  # the turn a comment will be attached to
+    rated_turn: int | None = None  # the turn the feedback panel's details go to
+    number: int = 0  # turns asked so far in this session (ids of the page's turns)
 
     def history(self) -> list[dict[str, str]]:
         """The conversation so far as the assistant reads it (notices left out)."""
@@ -201,44 +181,10 @@ class Conversation:
             messages.append({"role": "assistant", "content": turn.answer.answer})
         return messages
 
-
-def chat_messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
-    """The chat window's messages: escaped question, answer with its sources."""
-    messages: list[dict[str, str]] = []
-    for turn in turns:
-        if turn.question.strip():
-            messages.append({"role": "user", "content": render.question_html(turn.question)})
-        messages.append({"role": "assistant", "content": render.message_html(turn.answer)})
-    return messages
-
-
-def turn_of_message(turns: Sequence[Turn], index: object) -> int | None:
-    """Which turn the chat message at ``index`` answers (None for a question or unknown)."""
-    if isinstance(index, (list, tuple)):
-        index = index[0] if index else None
-    if not isinstance(index, int):
-        return None
-    position = 0
-    for number, turn in enumerate(turns):
-        if turn.question.strip():
-            position += 1
-        if position == index:
-            return number
-        position += 1
-    return None
-
-
-def parse_auth(value: str) -> list[tuple[str, str]] | None:
-    """``"user:pw,user2:pw2"`` → [("user", "pw"), …]; empty → None (no login)."""
-    if not value or not value.strip():
-        return None
-    pairs: list[tuple[str, str]] = []
-    for item in value.split(","):
-        user, sep, password = item.strip().partition(":")
-        if not sep or not user.strip() or not password:
-            raise ConfigError("VISIO_AUTH must be user:password pairs separated by commas")
-        pairs.append((user.strip(), password))
-    return pairs
+    @property
+    def first_number(self) -> int:
+        """The number of the oldest turn still kept."""
+        return self.number - len(self.turns) + 1
 
 
 def _conversation(state: object) -> Conversation:
@@ -250,56 +196,182 @@ def _safe_notice(lang: str, key: str) -> Answer:
     return Answer(answer=notice(lang, key), language=lang, refused=True, notes=(key,))
 
 
+def _ui_notice(lang: str, key: str, **values: object) -> Answer:
+    """A notice worded by the interface (not the assistant), e.g. the question limit."""
+    return Answer(answer=label(lang, key, **values), language=ui_language(lang),
+                  refused=True, notes=(key,))
+
+
+def parse_auth(value: str, variable: str = "VISIO_AUTH") -> list[tuple[str, str]] | None:
+    """``"user:pw,user2:pw2"`` → [("user", "pw"), …]; empty → None (no login)."""
+    if not value or not value.strip():
+        return None
+    pairs: list[tuple[str, str]] = []
+    for item in value.split(","):
+        user, sep, password = item.strip().partition(":")
+        if not sep or not user.strip() or not password:
+            raise ConfigError(f"{variable} must be user:password pairs separated by commas")
+        pairs.append((user.strip(), password))
+    return pairs
+
+
+def clean_history(history: object) -> list[dict[str, str]]:
+    """An API client's history, bounded: the last messages, each of bounded length."""
+    if not isinstance(history, list):
+        return []
+    kept: list[dict[str, str]] = []
+    for message in history[-MAX_HISTORY_MESSAGES:]:
+        if isinstance(message, dict):
+            kept.append({str(k)[:20]: str(v)[:MAX_HISTORY_MESSAGE_CHARS]
+                         for k, v in list(message.items())[:4]})
+    return kept
+
+
+# --- what the page shows ----------------------------------------------------------------
+
+class Page:
+    """The HTML fragments of the public page, in one interface language."""
+
+    def __init__(self, texts: pages.ServiceTexts, collection: Any) -> None:
+        self.texts = texts
+        self.collection = collection
+
+    def nav(self, lang: str) -> str:
+        about = pages.new_tab_link(pages.page_path("about", lang), label(lang, "about_link"),
+                                   lang)
+        statement = pages.new_tab_link(pages.page_path("accessibility", lang),
+                                       label(lang, "accessibility_link"), lang)
+        return (f'<nav aria-label="{render.esc(label(lang, "nav_label"))}"><ul>'
+                f"<li>{about}</li><li>{statement}</li></ul></nav>")
+
+    def header(self, lang: str) -> str:
+        return (f'<h1>{render.esc(label(lang, "app_title"))}</h1>'
+                f'<p>{render.esc(intro(self.collection, lang))}</p>')
+
+    def turn(self, conversation: Conversation, index: int, lang: str) -> str:
+        turn = conversation.turns[index]
+        after = ""
+        if turn.answer.refused and not set(turn.answer.notes) & set(NO_CONTACT_NOTES):
+            after = self.texts.refusal_contact_html(lang)
+        answer = turn.answer
+        if answer.language not in languages.registry():  # e.g. the two-language notice
+            answer = dataclasses.replace(answer, language=lang)
+        return render.turn_html(conversation.first_number + index, turn.question, answer,
+                                lang, after_answer=after)
+
+    def conversation(self, conversation: Conversation, lang: str) -> str:
+        return render.conversation_html(
+            [self.turn(conversation, i, lang) for i in range(len(conversation.turns))], lang)
+
+    def feedback_title(self, conversation: Conversation, lang: str) -> str:
+        heading = f'<h2>{render.esc(label(lang, "feedback_heading"))}</h2>'
+        if not conversation.turns:
+            return heading
+        question = " ".join(conversation.turns[-1].question.split())
+        if len(question) > 120:
+            question = question[:117].rstrip() + "…"
+        about = label(lang, "feedback_about", question=question)
+        return heading + f'<p class="visio-feedback-about">{render.esc(about)}</p>'
+
+    def footer(self, lang: str) -> str:
+        return self.nav(lang).replace("<nav ", '<nav id="visio-footer-nav" ', 1)
+
+
+def reason_choices(lang: str) -> list[tuple[str, str]]:
+    names: Any = languages.get(ui_language(lang)).ui.get("reasons", {})
+    return [(str(names.get(code, code)), code) for code in REASONS]
+
+
+def _rateable(turn: Turn) -> bool:
+    return not turn.is_notice and bool(turn.question.strip())
+
+
 # --- the app ----------------------------------------------------------------------------
 
-def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
-    """The three tabs wired to one shared assistant; see the module docstring for the API."""
+def build_app(assistant: Assistant, settings: Settings,
+              limiter: RateLimiter | None = None) -> gr.Blocks:
+    """The chat and wording tabs wired to one shared assistant (API: module docstring)."""
     feedback = FeedbackStore(settings.feedback_db)
-    eval_count = _eval_item_count()
+    limiter = limiter or RateLimiter(settings.questions_per_minute,
+                                     settings.questions_per_minute_per_address)
     collection = assistant.collection
+    texts = pages.ServiceTexts(settings, collection,
+                               sources=lambda: assistant.snapshot().sources.values())
+    page = Page(texts, collection)
     first = default_language()
 
-    def header_text(lang: str) -> str:
-        return f"# {label(lang, 'app_title')}\n{intro(collection, lang)}"
+    def example_values(lang: str) -> list[str]:
+        return examples(collection, lang)[:MAX_EXAMPLES]
 
-    def example_list(lang: str) -> list[dict[str, str]]:
-        return [{"text": text} for text in examples(collection, lang)]
+    def over_limit(request: gr.Request | None) -> int:
+        session, address = client_of(request)
+        return limiter.check(session, address)
 
     with gr.Blocks(title=joined("app_title"), analytics_enabled=False) as app:
         conversation = gr.State(None)  # a Conversation once the first turn is asked
         browser_languages = gr.Textbox(visible=False)
-        with gr.Row(equal_height=True):
-            header = gr.Markdown(header_text(first), elem_id="visio-header")
-            ui_lang = gr.Radio(language_choices(), value=first, label=joined("language_switch"),
-                               elem_id="visio-lang", scale=0, min_width=220)
+        ui_lang = gr.Textbox(first, visible=False)
+        with gr.Row(elem_id="visio-topbar", equal_height=False):
+            nav = gr.HTML(page.nav(first), elem_id="visio-nav", js_on_load=None)
+            with gr.Row(elem_id="visio-langs", equal_height=False):
+                lang_buttons = {
+                    code: gr.Button(languages.get(code).label("switch_language"),
+                                    elem_id=f"visio-lang-{code}", size="sm",
+                                    variant="secondary", scale=0, min_width=0)
+                    for code in languages.codes()}
+        header = gr.HTML(page.header(first), elem_id="visio-header", js_on_load=None)
 
-        with gr.Tabs():
+        with gr.Tabs(elem_id="visio-tabs"):
             with gr.Tab(label(first, "tab_chat"), id="chat", elem_id="visio-tab-chat") as chat_tab:
-                chatbot = gr.Chatbot(
-                    value=[], label=label(first, "chat_label"), elem_id="visio-chat",
-                    height=540, render_markdown=False, sanitize_html=True, allow_tags=False,
-                    latex_delimiters=[], feedback_options=("Like", "Dislike"),
-                    # No per-message copy button: it would copy the HTML source, not the text.
-                    buttons=[], group_consecutive_messages=False, layout="bubble",
-                    placeholder=label(first, "chat_placeholder"), examples=example_list(first))
-                with gr.Row():
+                notice_box = gr.HTML(texts.notice_html(first), elem_id="visio-notice",
+                                     elem_classes=["visio-html"], js_on_load=None)
+                history = gr.HTML(page.conversation(Conversation(), first),
+                                  elem_id="visio-history", elem_classes=["visio-html"],
+                                  js_on_load=None)
+                current = gr.HTML("", elem_id="visio-current", elem_classes=["visio-html"],
+                                  js_on_load=None)
+                with gr.Column(elem_id="visio-examples-box") as examples_box:
+                    examples_title = gr.HTML(
+                        f'<h2>{render.esc(label(first, "examples_heading"))}</h2>',
+                        elem_id="visio-examples-title", js_on_load=None)
+                    with gr.Column(elem_id="visio-examples"):
+                        shown = example_values(first)
+                        example_buttons = [
+                            gr.Button(shown[i] if i < len(shown) else "", size="sm",
+                                      visible=i < len(shown), elem_id=f"visio-example-{i}")
+                            for i in range(MAX_EXAMPLES)]
+                with gr.Column(visible=False, elem_id="visio-feedback") as feedback_box:
+                    feedback_title = gr.HTML(page.feedback_title(Conversation(), first),
+                                             elem_id="visio-feedback-title", js_on_load=None)
+                    with gr.Row(elem_id="visio-thumbs"):
+                        thumb_up = gr.Button(label(first, "feedback_up"), size="sm",
+                                             elem_id="visio-thumb-up")
+                        thumb_down = gr.Button(label(first, "feedback_down"), size="sm",
+                                               elem_id="visio-thumb-down")
+                    with gr.Column(visible=False, elem_id="visio-feedback-details") as details:
+                        reason = gr.Radio(reason_choices(first), value=None,
+                                          label=label(first, "feedback_reason_label"),
+                                          elem_id="visio-reason")
+                        comment = gr.Textbox(label=label(first, "comment_label"),
+                                             placeholder=label(first, "comment_placeholder"),
+                                             lines=2, max_lines=6, max_length=MAX_COMMENT_CHARS,
+                                             elem_id="visio-comment")
+                        feedback_send = gr.Button(label(first, "feedback_send"), size="sm",
+                                                  elem_id="visio-feedback-send")
+                    chat_status = gr.HTML("", elem_id="visio-chat-status",
+                                          elem_classes=["visio-status-line"], js_on_load=None)
+                with gr.Row(elem_id="visio-ask", equal_height=True):
                     question = gr.Textbox(label=label(first, "question_label"),
                                           placeholder=label(first, "question_placeholder"),
-                                          lines=1, max_lines=6, scale=6,
+                                          lines=1, max_lines=6, scale=6, min_width=200,
+                                          max_length=MAX_QUESTION_CHARS,
                                           elem_id="visio-question")
                     send = gr.Button(label(first, "send"), variant="primary", scale=1,
                                      min_width=100, elem_id="visio-send")
-                with gr.Row():
-                    clear = gr.Button(label(first, "clear"), variant="secondary", size="sm",
-                                      elem_id="visio-clear")
-                chat_status = gr.HTML("", elem_id="visio-chat-status", js_on_load=None)
-                with gr.Row(visible=False, elem_id="visio-comment-row") as comment_row:
-                    comment = gr.Textbox(label=label(first, "comment_label"),
-                                         placeholder=label(first, "comment_placeholder"),
-                                         lines=2, max_lines=6, scale=6,
-                                         elem_id="visio-comment")
-                    comment_send = gr.Button(label(first, "comment_send"), scale=1,
-                                             min_width=100, elem_id="visio-comment-send")
+                clear = gr.Button(label(first, "clear"), variant="secondary", size="sm",
+                                  elem_id="visio-clear")
+                live = gr.HTML("", elem_id="visio-live", elem_classes=["visio-sr"],
+                               js_on_load=None)
 
             with gr.Tab(label(first, "tab_wording"), id="wording",
                         elem_id="visio-tab-wording") as wording_tab:
@@ -307,75 +379,103 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
                 with gr.Row():
                     phrase = gr.Textbox(label=label(first, "wording_label"),
                                         placeholder=label(first, "wording_placeholder"),
-                                        scale=4, elem_id="visio-phrase")
+                                        scale=4, min_width=200, max_length=MAX_PHRASE_CHARS,
+                                        elem_id="visio-phrase")
                     wording_lang = gr.Radio(_wording_choices(first), value="all",
                                             label=label(first, "wording_lang_label"), scale=2,
-                                            elem_id="visio-wording-lang")
+                                            min_width=200, elem_id="visio-wording-lang")
                     search = gr.Button(label(first, "wording_search"), variant="primary",
                                        scale=1, min_width=100, elem_id="visio-search")
-                results = gr.HTML("", elem_id="visio-wording-results", js_on_load=COPY_JS)
-
-            with gr.Tab(label(first, "tab_eval"), id="eval", elem_id="visio-tab-eval",
-                        visible=eval_count > 0) as eval_tab:
-                eval_intro = gr.Markdown(label(first, "eval_intro"))
-                with gr.Row():
-                    eval_items = gr.Slider(1, max(eval_count, 1), value=max(1, min(40, eval_count)),
-                                           step=1, label=label(first, "eval_count"), scale=3,
-                                           elem_id="visio-eval-items")
-                    eval_run = gr.Button(label(first, "eval_run"), variant="primary", scale=1,
-                                         elem_id="visio-eval-run")
-                eval_status = gr.Markdown("", elem_id="visio-eval-status")
-                eval_out = gr.HTML("", elem_id="visio-eval-out", js_on_load=None)
+                results = gr.HTML("", elem_id="visio-wording-results",
+                                  elem_classes=["visio-html"], js_on_load=COPY_JS)
+                search_status = gr.HTML("", elem_id="visio-search-status",
+                                        elem_classes=["visio-sr"], js_on_load=None)
+        footer = gr.HTML(page.footer(first), elem_id="visio-footer", js_on_load=None)
 
         # -- language ---------------------------------------------------------------------
-        def relabel(lang: str) -> dict[Any, Any]:
+        def relabel(lang: str, state: object) -> dict[Any, Any]:
             lang = ui_language(lang)
-            return {
-                header: gr.update(value=header_text(lang)),
+            state = _conversation(state)
+            shown = example_values(lang)
+            updates: dict[Any, Any] = {
+                ui_lang: lang,
+                nav: page.nav(lang),
+                header: page.header(lang),
+                footer: page.footer(lang),
                 chat_tab: gr.update(label=label(lang, "tab_chat")),
                 wording_tab: gr.update(label=label(lang, "tab_wording")),
-                eval_tab: gr.update(label=label(lang, "tab_eval")),
-                chatbot: gr.update(label=label(lang, "chat_label"),
-                                   placeholder=label(lang, "chat_placeholder"),
-                                   examples=example_list(lang)),
+                notice_box: texts.notice_html(lang),
+                history: page.conversation(state, lang),
+                examples_title: f'<h2>{render.esc(label(lang, "examples_heading"))}</h2>',
+                feedback_title: page.feedback_title(state, lang),
+                thumb_up: gr.update(value=label(lang, "feedback_up")),
+                thumb_down: gr.update(value=label(lang, "feedback_down")),
+                reason: gr.update(choices=reason_choices(lang),
+                                  label=label(lang, "feedback_reason_label")),
+                comment: gr.update(label=label(lang, "comment_label"),
+                                   placeholder=label(lang, "comment_placeholder")),
+                feedback_send: gr.update(value=label(lang, "feedback_send")),
                 question: gr.update(label=label(lang, "question_label"),
                                     placeholder=label(lang, "question_placeholder")),
                 send: gr.update(value=label(lang, "send")),
                 clear: gr.update(value=label(lang, "clear")),
-                comment: gr.update(label=label(lang, "comment_label"),
-                                   placeholder=label(lang, "comment_placeholder")),
-                comment_send: gr.update(value=label(lang, "comment_send")),
+                chat_status: "",
                 wording_intro: gr.update(value=label(lang, "wording_intro")),
                 phrase: gr.update(label=label(lang, "wording_label"),
                                   placeholder=label(lang, "wording_placeholder")),
                 wording_lang: gr.update(choices=_wording_choices(lang),
                                         label=label(lang, "wording_lang_label")),
                 search: gr.update(value=label(lang, "wording_search")),
-                eval_intro: gr.update(value=label(lang, "eval_intro")),
-                eval_items: gr.update(label=label(lang, "eval_count")),
-                eval_run: gr.update(value=label(lang, "eval_run")),
-                chat_status: gr.update(value=""),
             }
+            for i, button in enumerate(example_buttons):
+                updates[button] = gr.update(value=shown[i] if i < len(shown) else "",
+                                            visible=i < len(shown))
+            return updates
 
-        relabelled = [header, chat_tab, wording_tab, eval_tab, chatbot, question, send, clear,
-                      comment, comment_send, wording_intro, phrase, wording_lang, search,
-                      eval_intro, eval_items, eval_run, chat_status]
+        relabelled = [ui_lang, nav, header, footer, chat_tab, wording_tab, notice_box, history,
+                      examples_title, feedback_title, thumb_up, thumb_down, reason, comment,
+                      feedback_send, question, send, clear, chat_status, wording_intro, phrase,
+                      wording_lang, search, *example_buttons]
         app.load(pick_language, browser_languages, ui_lang, js=BROWSER_LANGUAGES_JS,
-                 api_visibility="private", queue=False).then(
-            None, ui_lang, None, js=HTML_LANG_JS, api_visibility="private", queue=False)
-        ui_lang.change(relabel, ui_lang, relabelled, js=HTML_LANG_JS, api_visibility="private",
-                       queue=False)
+                 api_visibility="private", queue=False, show_progress="hidden").then(
+            relabel, [ui_lang, conversation], relabelled, js=LANG_JS,
+            api_visibility="private", queue=False, show_progress="hidden")
+        for code, button in lang_buttons.items():
+            button.click(relabel, [ui_lang, conversation], relabelled,
+                         js=f"(lang, ...rest) => {{ window.visioSetLanguage && "
+                            f"window.visioSetLanguage('{code}'); return ['{code}', ...rest]; }}",
+                         api_visibility="private", queue=False, show_progress="hidden")
 
         # -- chat ---------------------------------------------------------------------------
-        def chat(text: str, state: Conversation, lang: str) -> Iterator[tuple[Any, ...]]:
+        def finish(state: Conversation, lang: str, text: str, answer: Answer) -> tuple[Any, ...]:
+            state.number += 1
+            state.turns.append(Turn(text, answer))
+            del state.turns[:-settings.max_conversation_turns]
+            state.rated_turn = None
+            rateable = _rateable(state.turns[-1])
+            return ("", page.conversation(state, lang), "", state,
+                    render.answer_announcement(answer, lang),
+                    gr.update(visible=rateable), page.feedback_title(state, lang),
+                    gr.update(visible=False), "", gr.update(visible=False),
+                    gr.update(value=None), "")
+
+        def chat(text: str, state: Conversation, lang: str,
+                 request: gr.Request) -> Iterator[tuple[Any, ...]]:
             lang = ui_language(lang)
             state = _conversation(state)
             text = text if isinstance(text, str) else ""
-            shown = chat_messages(state.turns)
-            if text.strip():
-                shown.append({"role": "user", "content": render.question_html(text)})
-            shown.append({"role": "assistant", "content": render.streaming_html("", lang)})
-            yield "", shown, state, "", gr.update(visible=False)
+            if len(text) > MAX_QUESTION_CHARS:
+                yield finish(state, lang, "", _ui_notice(lang, "input_too_long", chars=len(text),
+                                                         limit=MAX_QUESTION_CHARS))
+                return
+            if text.strip() and (wait := over_limit(request)):
+                yield finish(state, lang, text, _ui_notice(lang, "rate_limited", seconds=wait))
+                return
+            pending = render.turn_html(state.number + 1, text, None, lang)
+            yield ("", gr.skip(), render.current_html(pending), gr.skip(),
+                   f"<p>{render.esc(label(lang, 'thinking'))}</p>", gr.update(visible=False),
+                   gr.skip(), gr.update(visible=False), "", gr.update(visible=False),
+                   gr.skip(), gr.skip())
             answer: Answer | None = None
             partial = ""
             try:
@@ -384,150 +484,161 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
                         answer = event
                     else:
                         partial += event
-                        # A new list each time: Gradio diffs a stream against the last value.
-                        shown = [*shown[:-1], {"role": "assistant",
-                                               "content": render.streaming_html(partial, lang)}]
-                        yield gr.skip(), shown, gr.skip(), gr.skip(), gr.skip()
+                        pending = render.turn_html(state.number + 1, text, None, lang, partial)
+                        yield (gr.skip(), gr.skip(), render.current_html(pending), gr.skip(),
+                               gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                               gr.skip(), gr.skip(), gr.skip())
             except Exception:  # the assistant already catches; this guards the UI itself
                 log.exception("chat failed")
                 answer = None
             if answer is None:
                 answer = _safe_notice(lang, "internal_error")
-            state.turns.append(Turn(text, answer))
-            del state.turns[:-settings.max_conversation_turns]
-            state.rated_turn = None
-            yield "", chat_messages(state.turns), state, "", gr.update(visible=False)
+            yield finish(state, lang, text, answer)
 
-        chat_outputs = [question, chatbot, conversation, chat_status, comment_row]
-        question.submit(chat, [question, conversation, ui_lang], chat_outputs, api_name="chat")
+        chat_outputs = [question, history, current, conversation, live, feedback_box,
+                        feedback_title, details, chat_status, examples_box, reason, comment]
+        question.submit(chat, [question, conversation, ui_lang], chat_outputs, api_name="chat",
+                        show_progress="hidden")
         send.click(chat, [question, conversation, ui_lang], chat_outputs,
-                   api_visibility="private")
+                   api_visibility="private", show_progress="hidden")
 
-        def take_example(data: gr.SelectData) -> str:
-            value = data.value
-            return value.get("text", "") if isinstance(value, Mapping) else str(value or "")
+        for button in example_buttons:
+            button.click(lambda value: value, button, question, api_visibility="private",
+                         queue=False, show_progress="hidden").then(
+                chat, [question, conversation, ui_lang], chat_outputs,
+                api_visibility="private", show_progress="hidden")
 
-        chatbot.example_select(take_example, None, question, api_visibility="private",
-                               queue=False).then(
-            chat, [question, conversation, ui_lang], chat_outputs, api_visibility="private")
+        def clear_chat(state: object, lang: str) -> tuple[Any, ...]:
+            fresh = Conversation(number=_conversation(state).number)
+            lang = ui_language(lang)
+            return (page.conversation(fresh, lang), "", fresh, "", "", gr.update(visible=False),
+                    gr.update(visible=False), "", gr.update(visible=True), gr.update(value=None))
 
-        def clear_chat() -> tuple[Any, ...]:
-            return [], Conversation(), "", "", gr.update(visible=False), ""
-
-        cleared = [chatbot, conversation, question, chat_status, comment_row, comment]
-        clear.click(clear_chat, None, cleared, api_visibility="private", queue=False)
-        # The chat window's own bin icon empties the messages; forget the conversation too.
-        chatbot.clear(clear_chat, None, cleared, api_visibility="private", queue=False)
+        clear.click(clear_chat, [conversation, ui_lang],
+                    [history, current, conversation, question, chat_status, feedback_box,
+                     details, comment, examples_box, reason],
+                    api_visibility="private", queue=False, show_progress="hidden")
 
         # -- feedback -------------------------------------------------------------------------
-        def on_like(state: Conversation, lang: str, data: gr.LikeData) -> tuple[Any, ...]:
+        def rate(rating: int, state: object, lang: str) -> tuple[Any, ...]:
             lang = ui_language(lang)
             state = _conversation(state)
-            number = turn_of_message(state.turns, data.index)
-            if number is None:
+            if not state.turns or not _rateable(state.turns[-1]):
                 return state, _status(label(lang, "feedback_no_answer")), gr.update(visible=False)
+            number = len(state.turns) - 1
             turn = state.turns[number]
-            rating = {True: 1, False: -1, "Like": 1, "Dislike": -1}.get(data.liked)  # type: ignore[arg-type]
-            try:
-                if turn.feedback_id is not None:
-                    feedback.remove(turn.feedback_id)
-                    turn.feedback_id = None
-                if rating is None:  # the same thumb clicked again: rating withdrawn
-                    state.rated_turn = None
-                    return state, _status(label(lang, "feedback_removed")), gr.update(
-                        visible=False)
-                turn.feedback_id = feedback.add(
-                    turn.question, turn.answer.answer, turn.answer.language,
-                    turn.answer.citations, rating)
+            try:  # a second click changes the stored rating instead of adding one
+                changed = turn.feedback_id is not None and feedback.set_details(
+                    turn.feedback_id, rating=rating)
+                if not changed:
+                    turn.feedback_id = feedback.add(
+                        turn.question, turn.answer.answer, turn.answer.language,
+                        turn.answer.citations, rating)
+                    feedback.purge(settings.feedback_retention_days)
             except FeedbackError as exc:
                 log.error("feedback not stored: %s", exc)
                 return state, _status(label(lang, "feedback_failed")), gr.update(visible=False)
             state.rated_turn = number
             return state, _status(label(lang, "feedback_saved")), gr.update(visible=True)
 
-        chatbot.like(on_like, [conversation, ui_lang], [conversation, chat_status, comment_row],
-                     api_visibility="private")
+        rating_outputs = [conversation, chat_status, details]
+        thumb_up.click(lambda state, lang: rate(1, state, lang), [conversation, ui_lang],
+                       rating_outputs, api_visibility="private", show_progress="hidden")
+        thumb_down.click(lambda state, lang: rate(-1, state, lang), [conversation, ui_lang],
+                         rating_outputs, api_visibility="private", show_progress="hidden")
 
-        def send_comment(text: str, state: Conversation, lang: str) -> tuple[Any, ...]:
+        def send_details(choice: object, text: str, state: object, lang: str) -> tuple[Any, ...]:
             lang = ui_language(lang)
             state = _conversation(state)
             number = state.rated_turn
             if number is None or number >= len(state.turns) or \
                     state.turns[number].feedback_id is None:
                 return gr.skip(), _status(label(lang, "comment_without_rating")), gr.skip()
-            if not (text or "").strip():
-                return gr.skip(), gr.skip(), gr.skip()
+            chosen = choice if isinstance(choice, str) and choice in REASONS else ""
+            comment_text = (text if isinstance(text, str) else "")[:MAX_COMMENT_CHARS]
             try:
-                feedback.set_comment(state.turns[number].feedback_id, text)
+                stored = feedback.set_details(state.turns[number].feedback_id,
+                                              reason=chosen, comment=comment_text)
             except FeedbackError as exc:
-                log.error("comment not stored: %s", exc)
+                log.error("feedback details not stored: %s", exc)
                 return gr.skip(), _status(label(lang, "feedback_failed")), gr.skip()
-            return "", _status(label(lang, "comment_saved")), gr.update(visible=False)
+            if not stored:  # deleted meanwhile (retention) or never stored
+                return gr.skip(), _status(label(lang, "feedback_stale")), gr.skip()
+            return "", _status(label(lang, "feedback_details_saved")), gr.update(visible=False)
 
-        comment_outputs = [comment, chat_status, comment_row]
-        comment_send.click(send_comment, [comment, conversation, ui_lang], comment_outputs,
-                           api_visibility="private")
-        comment.submit(send_comment, [comment, conversation, ui_lang], comment_outputs,
-                       api_visibility="private")
+        detail_outputs = [comment, chat_status, details]
+        feedback_send.click(send_details, [reason, comment, conversation, ui_lang],
+                            detail_outputs, api_visibility="private", show_progress="hidden")
 
         # -- staff: wording -----------------------------------------------------------------
-        def search_wording(text: str, lang: str, ui: str) -> str:
+        def search_wording(text: str, lang: str, ui: str,
+                           request: gr.Request) -> tuple[str, str]:
             ui = ui_language(ui)
             text = text if isinstance(text, str) else ""
             if len(text) > MAX_PHRASE_CHARS:
-                return render.notice_html(label(ui, "too_long_input", chars=len(text),
-                                                limit=MAX_PHRASE_CHARS))
-            if not text.strip():
-                return render.wording_html("", [], ui)
-            try:
-                matches = assistant.find_wording(text, lang=lang if lang in languages.registry() else None)
-            except IndexUnavailable as exc:
-                log.warning("wording search without index: %s", exc)
-                return render.notice_html(notice(ui, "index_missing"))
-            except Exception:
-                log.exception("wording search failed")
-                return render.notice_html(notice(ui, "internal_error"))
-            return render.wording_html(text.strip(), matches, ui)
+                said = label(ui, "too_long_input", chars=len(text), limit=MAX_PHRASE_CHARS)
+            elif not text.strip():
+                said = label(ui, "wording_empty")
+            elif wait := over_limit(request):
+                said = label(ui, "rate_limited", seconds=wait)
+            else:
+                try:
+                    matches = assistant.find_wording(
+                        text, lang=lang if lang in languages.registry() else None)
+                except IndexUnavailable as exc:
+                    log.warning("wording search without index: %s", exc)
+                    said = notice(ui, "index_missing")
+                except Exception:
+                    log.exception("wording search failed")
+                    said = notice(ui, "internal_error")
+                else:
+                    phrase = text.strip()
+                    said = (label(ui, "wording_count", n=len(matches), phrase=phrase) if matches
+                            else label(ui, "wording_none", phrase=phrase))
+                    return render.wording_html(phrase, matches, ui), _status(said)
+            return render.notice_html(said), _status(said)
 
-        search.click(search_wording, [phrase, wording_lang, ui_lang], results,
-                     api_name="search_wording")
-        phrase.submit(search_wording, [phrase, wording_lang, ui_lang], results,
-                      api_visibility="private")
-
-        # -- evaluators ---------------------------------------------------------------------
-        def evaluate(count: float, ui: str,
-                     progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, str]:  # noqa: B008
-            ui = ui_language(ui)
-            try:
-                return _run_evaluation(settings, int(count), ui)
-            except Exception as exc:
-                log.exception("evaluation failed")
-                reason = render.esc(str(exc) or type(exc).__name__)  # shown as Markdown
-                return label(ui, "eval_failed", reason=reason), ""
-
-        eval_run.click(evaluate, [eval_items, ui_lang], [eval_status, eval_out],
-                       api_name="evaluate", concurrency_limit=1, concurrency_id="evaluate")
+        search.click(search_wording, [phrase, wording_lang, ui_lang], [results, search_status],
+                     api_name="search_wording", show_progress="hidden")
+        phrase.submit(search_wording, [phrase, wording_lang, ui_lang], [results, search_status],
+                      api_visibility="private", show_progress="hidden")
 
         # -- plain API ---------------------------------------------------------------------
         def ask(question: str, history: list[dict[str, str]] | None = None,
-                ui_lang: str = "") -> dict[str, Any]:
+                ui_lang: str = "", request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
             """Answer one question (Swedish or Finnish) with citations; see Answer.to_dict."""
-            return assistant.ask(question, history or [], ui_lang).to_dict()
+            question = question if isinstance(question, str) else ""
+            if len(question) > MAX_QUESTION_CHARS:
+                return _ui_notice(ui_lang, "input_too_long", chars=len(question),
+                                  limit=MAX_QUESTION_CHARS).to_dict()
+            if question.strip() and (wait := over_limit(request)):
+                return _ui_notice(ui_lang, "rate_limited", seconds=wait).to_dict()
+            answer = assistant.ask(question, clean_history(history), ui_lang)
+            data = answer.to_dict()
+            if answer.refused and not set(answer.notes) & set(NO_CONTACT_NOTES):
+                data["human_contact"] = texts.contact_markdown(ui_language(
+                    answer.language if answer.language in languages.registry() else ui_lang))
+            return data
 
-        def wording(phrase: str, lang: str = "") -> list[dict[str, Any]]:
+        def wording(phrase: str, lang: str = "",
+                    request: gr.Request = None) -> list[dict[str, Any]]:  # type: ignore[assignment]
             """Every verbatim (or closest) passage for a phrase, with its counterpart."""
             phrase = phrase if isinstance(phrase, str) else ""
             if len(phrase) > MAX_PHRASE_CHARS:
                 raise gr.Error(label(lang, "too_long_input", chars=len(phrase),
                                      limit=MAX_PHRASE_CHARS))
+            if phrase.strip() and (wait := over_limit(request)):
+                raise gr.Error(label(lang, "rate_limited", seconds=wait))
             try:
-                matches = assistant.find_wording(phrase, lang=lang if lang in languages.registry() else None)
+                matches = assistant.find_wording(
+                    phrase, lang=lang if lang in languages.registry() else None)
             except IndexUnavailable as exc:
                 raise gr.Error(notice(lang, "index_missing")) from exc
             return [m.to_dict() for m in matches]
 
         gr.api(ask, api_name="ask")
         gr.api(wording, api_name="wording")
+    app.visio_routes = pages.routes(texts)  # type: ignore[attr-defined]
     return app
 
 
@@ -537,40 +648,15 @@ def _wording_choices(lang: str) -> list[tuple[str, str]]:
 
 
 def _status(text: str) -> str:
-    return render.notice_html(text)
-
-
-def _eval_item_count() -> int:
-    """Items in the shipped test set (0 hides the tab when the evals are not installed)."""
-    try:
-        from evals.runner import SHIPPED_SET, load_sets
-
-        return len(load_sets(SHIPPED_SET))
-    except Exception as exc:  # no test set, or an unreadable one: no evaluation tab
-        log.warning("evaluation tab disabled: %s", exc)
-        return 0
-
-
-def _run_evaluation(settings: Settings, count: int, ui: str) -> tuple[str, str]:
-    """The shipped set (``count`` items spread over it) through the eval runner."""
-    from evals import report
-    from evals.runner import SHIPPED_SET, SHIPPED_THRESHOLDS, load_sets, run_eval, spread
-
-    items = load_sets(SHIPPED_SET)
-    chosen = spread(items, max(1, min(count, len(items))))
-    run = run_eval(settings, chosen, progress=True, label="ui")
-    names = {key: metric_labels(ui).get(key, default) for key, default in report.HEADLINE.items()}
-    body = render.eval_html(run.summary, report.charts(run, None), ui, names,
-                            SHIPPED_THRESHOLDS, report.fmt)
-    status = label(ui, "eval_done", n=len(run.records),
-                   seconds=float(run.meta.get("duration_s", 0.0)))
-    return status, body
+    return f'<p class="visio-status-text">{render.esc(text)}</p>'
 
 
 # --- launching --------------------------------------------------------------------------
 
 def launch_app(app: gr.Blocks, settings: Settings, **options: Any) -> tuple[Any, str, str]:
     """Queue, login, theme and address from the settings; ``options`` override launch()."""
+    from starlette.middleware import Middleware
+
     app.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
     arguments: dict[str, Any] = {
         "server_name": settings.host,
@@ -579,12 +665,20 @@ def launch_app(app: gr.Blocks, settings: Settings, **options: Any) -> tuple[Any,
         "auth_message": joined("login_message"),
         "theme": THEME,
         "css": CSS,
+        "head": HEAD,
         "share": False,
         "ssr_mode": False,
         "show_error": False,
-        "footer_links": ["api", "settings"],
+        # Gradio's footer speaks the browser's language, not the page's: the page has its own.
+        "footer_links": [],
         "run_history": False,
         "state_session_capacity": settings.max_sessions,
+        "app_kwargs": {
+            # Our pages first (Gradio's routes are added after these), and no body larger
+            # than any form sends.
+            "routes": list(getattr(app, "visio_routes", [])),
+            "middleware": [Middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BYTES)],
+        },
     }
     arguments.update(options)
     return app.launch(**arguments)
@@ -609,16 +703,19 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
 
 
 def serve(settings: Settings) -> None:
-    """Load the model once, bring the index up to date, start the UI (blocks until stopped).
+    """Load the model once, bring the index up to date, start the public app and, with a
+    staff login set, the staff area (blocks until stopped).
 
     An index that cannot be built does not stop the server (the chat says the index is
     missing); a malformed login setting or a model that cannot be loaded does.
     """
     from assistant.embeddings import EmbeddingError, get_embedder
     from assistant.indexing import build_index
+    from ui.admin import build_admin_app, launch_admin
 
     try:
         parse_auth(settings.auth)
+        parse_auth(settings.admin_auth, "VISIO_ADMIN_AUTH")
     except ConfigError as exc:
         raise SystemExit(f"visio serve: {exc}") from exc
     _limit_malloc_arenas()
@@ -640,6 +737,18 @@ def serve(settings: Settings) -> None:
     assistant = Assistant(settings, embedder)
     print("Loading the language detector and the index …", flush=True)
     assistant.warm_up()  # otherwise the first questions pay for it, stalling every request
+    try:
+        FeedbackStore(settings.feedback_db).purge(settings.feedback_retention_days)
+    except FeedbackError as exc:
+        log.error("old feedback not purged: %s", exc)
+    if settings.admin_auth:
+        admin = build_admin_app(assistant, settings)
+        launch_admin(admin, settings, prevent_thread_lock=True)
+        print(f"Staff area (login required) on http://{settings.admin_host}:"
+              f"{settings.admin_port}", flush=True)
+    else:
+        print("No staff area: set VISIO_ADMIN_AUTH to run evaluations from the browser "
+              "(`visio eval` works without it).", flush=True)
     app = build_app(assistant, settings)
     print(f"Serving on http://{settings.host}:{settings.port}", flush=True)
     launch_app(app, settings)

@@ -16,7 +16,7 @@ from typing import Any
 
 from assistant import languages
 from assistant.types import Answer, Citation, WordingMatch
-from ui.labels import label, language_name
+from ui.labels import label, language_name, ui_language
 
 #: Characters kept around the highlighted sentences of a source quote.
 QUOTE_CHARS = 360
@@ -49,13 +49,18 @@ def safe_url(url: object) -> str | None:
     return None
 
 
-def link(url: object, text: str) -> str:
-    """An external link opening in a new tab, or nothing for an unsafe address."""
+def link(url: object, text: str, hidden: str = "") -> str:
+    """An external link opening in a new tab, or nothing for an unsafe address.
+
+    ``hidden`` (already escaped HTML) is read by screen readers only: what the link
+    opens and that it opens a new tab, when the visible text cannot say it.
+    """
     href = safe_url(url)
     if href is None:
         return ""
+    extra = f'<span class="visio-sr">{hidden}</span>' if hidden else ""
     return (f'<a class="visio-link" href="{esc(href)}" target="_blank" '
-            f'rel="noopener noreferrer">{esc(text)}</a>')
+            f'rel="noopener noreferrer">{esc(text)}{extra}</a>')
 
 
 # --- highlighting -----------------------------------------------------------------------
@@ -160,20 +165,32 @@ def quote_html(text: str, spans: Sequence[Span], max_chars: int = QUOTE_CHARS) -
 
 # --- chat -------------------------------------------------------------------------------
 
-def answer_html(text: str, final: bool = True) -> str:
+def answer_html(text: str, final: bool = True, lang: str = "", anchor: str = "") -> str:
     """The answer text as paragraphs, with citation markers like [1] set as references.
 
-    A finished answer is marked ``visio-final`` (streamed pieces are not), which lets
-    the page and its tests tell a complete answer from one still arriving.
+    With an ``anchor`` (the turn's id) each marker is a link to its numbered source
+    below the answer, named "källa [1]" in the answer's language ``lang``; without
+    one it is a plain superscript. A finished answer is marked ``visio-final``
+    (streamed pieces are not), which lets the page and its tests tell a complete
+    answer from one still arriving.
     """
     paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
     rendered = []
     for paragraph in paragraphs:
         body = esc(paragraph.strip()).replace("\n", "<br>")
-        body = _MARKER.sub(r'<sup class="visio-ref">[\1]</sup>', body)
+        if anchor:
+            body = _MARKER.sub(lambda m: _ref_link(int(m.group(1)), lang, anchor), body)
+        else:
+            body = _MARKER.sub(r'<sup class="visio-ref">[\1]</sup>', body)
         rendered.append(f"<p>{body}</p>")
     css = "visio-answer visio-final" if final else "visio-answer"
     return f'<div class="{css}">{"".join(rendered)}</div>'
+
+
+def _ref_link(n: int, lang: str, anchor: str) -> str:
+    name = esc(label(lang, "source_ref", n="\x00")).split("\x00")[0]
+    return (f'<a class="visio-ref" href="#{esc(anchor)}-s{n}">'
+            f'<span class="visio-sr">{name}</span>[{n}]</a>')
 
 
 def streaming_html(partial: str, lang: str) -> str:
@@ -205,39 +222,119 @@ def _origin(ui_lang: str, lang: str, translation: bool, official: bool) -> list[
     return []
 
 
-def source_html(citation: Citation, lang: str) -> str:
-    """One numbered source: title, section, language (and translation), quote, link."""
+def source_html(citation: Citation, lang: str, anchor: str = "") -> str:
+    """One numbered source: title, section, language (and translation), quote, link.
+
+    Labels are in ``lang`` (the answer's language); the title and the quote carry the
+    document's own language, so a Finnish passage under a Swedish answer is read as
+    Finnish. With an ``anchor`` the item is the target of the answer's [n] links.
+    """
     status = passage_status(lang, citation.lang, citation.translation)
     flag = ' data-translation="true"' if citation.translation else ""
-    section = (f' <span class="visio-section">· {esc(citation.section)}</span>'
-               if citation.section else "")
+    target = f' id="{esc(anchor)}-s{citation.n}" tabindex="-1"' if anchor else ""
+    doc_lang = esc(citation.lang)
+    section = (f' <span class="visio-section">· <span lang="{doc_lang}">'
+               f'{esc(citation.section)}</span></span>' if citation.section else "")
+    title = esc(citation.title)
     return (
-        f'<li class="visio-source" data-n="{citation.n}" lang="{esc(citation.lang)}"{flag}>'
+        f'<li class="visio-source" data-n="{citation.n}" data-lang="{doc_lang}"{flag}{target}>'
         f'<div class="visio-source-head"><span class="visio-n">[{citation.n}]</span> '
-        f'<strong class="visio-title">{esc(citation.title)}</strong>{section} '
+        f'<strong class="visio-title" lang="{doc_lang}">{title}</strong>{section} '
         f'<span class="visio-status">· {esc(status)}</span></div>'
-        f'<blockquote class="visio-quote">'
+        f'<blockquote class="visio-quote" lang="{doc_lang}">'
         f'{quote_html(citation.text, citation_spans(citation))}</blockquote>'
-        f'{link(citation.source_url, label(lang, "open_source"))}'
+        f'{_source_link(citation, lang)}'
         f"</li>"
     )
 
 
-def sources_html(citations: Sequence[Citation], lang: str) -> str:
+def _source_link(citation: Citation, lang: str) -> str:
+    """"Öppna källsidan", named with the source's title and saying it opens a new tab."""
+    href = safe_url(citation.source_url)
+    if href is None:
+        return ""
+    hidden = (f' – <span lang="{esc(citation.lang)}">{esc(citation.title)}</span> '
+              f'({esc(label(lang, "opens_new_tab"))})')
+    return (f'<a class="visio-link" href="{esc(href)}" target="_blank" '
+            f'rel="noopener noreferrer">{esc(label(lang, "open_source"))}'
+            f'<span class="visio-sr">{hidden}</span></a>')
+
+
+def sources_html(citations: Sequence[Citation], lang: str, anchor: str = "") -> str:
     if not citations:
         return ""
-    items = "".join(source_html(c, lang) for c in sorted(citations, key=lambda c: c.n))
-    return (f'<div class="visio-sources"><div class="visio-sources-title">'
-            f'{esc(label(lang, "sources"))}</div><ol>{items}</ol></div>')
+    items = "".join(source_html(c, lang, anchor)
+                    for c in sorted(citations, key=lambda c: c.n))
+    return (f'<div class="visio-sources"><div class="visio-sources-title" role="heading" '
+            f'aria-level="4">{esc(label(lang, "sources"))}</div><ol>{items}</ol></div>')
 
 
-def message_html(answer: Answer) -> str:
+def message_html(answer: Answer, anchor: str = "") -> str:
     """A finished answer: its text, then its numbered sources (labelled in its language)."""
-    return answer_html(answer.answer) + sources_html(answer.citations, answer.language)
+    return (answer_html(answer.answer, lang=answer.language, anchor=anchor)
+            + sources_html(answer.citations, answer.language, anchor))
 
 
-def question_html(question: str) -> str:
-    return f'<div class="visio-question">{esc(question).replace(chr(10), "<br>")}</div>'
+def question_html(question: str, lang: str = "") -> str:
+    attr = f' lang="{esc(lang)}"' if lang else ""
+    return f'<div class="visio-question"{attr}>{esc(question).replace(chr(10), "<br>")}</div>'
+
+
+# --- the conversation -------------------------------------------------------------------
+
+def turn_html(number: int, question: str, answer: Answer | None, ui_lang: str,
+              partial: str = "", after_answer: str = "") -> str:
+    """One question and its answer (or the answer still arriving: ``answer`` None).
+
+    Each side is headed by who speaks ("Du" / "Assistenten (automatiskt svar)"), so a
+    screen reader moves between messages by heading and every answer says it is
+    automated. ``after_answer`` is HTML in the interface language shown under the
+    answer (the way to a person after a refusal).
+    """
+    anchor = f"visio-t{number}"
+    parts = [f'<li class="visio-turn" id="{anchor}">']
+    if question.strip():
+        question_lang = answer.language if answer is not None and not answer.refused else ""
+        parts.append(f'<div class="visio-q"><h3 class="visio-speaker">'
+                     f'{esc(label(ui_lang, "speaker_you"))}</h3>'
+                     f'{question_html(question, question_lang)}</div>')
+    parts.append(f'<div class="visio-a"><h3 class="visio-speaker">'
+                 f'{esc(label(ui_lang, "speaker_assistant"))}</h3>')
+    if answer is None:
+        parts.append(f'<div class="visio-answer-body" lang="{esc(ui_lang)}">'
+                     f'{streaming_html(partial, ui_lang)}</div>')
+    else:
+        parts.append(f'<div class="visio-answer-body" lang="{esc(answer.language)}">'
+                     f'{message_html(answer, anchor)}</div>{after_answer}')
+    parts.append("</div></li>")
+    return "".join(parts)
+
+
+def conversation_html(turns_html: Sequence[str], ui_lang: str) -> str:
+    """The finished turns as a list, or the invitation to ask when there are none."""
+    if not turns_html:
+        return (f'<p class="visio-empty">{esc(label(ui_lang, "chat_placeholder"))}</p>')
+    return f'<ol class="visio-turns">{"".join(turns_html)}</ol>'
+
+
+def current_html(turn: str) -> str:
+    """The turn being answered, kept apart so that streaming re-sends only it."""
+    return f'<ol class="visio-turns visio-current" aria-busy="true">{turn}</ol>' if turn else ""
+
+
+def answer_announcement(answer: Answer, ui_lang: str) -> str:
+    """What a screen reader hears when an answer is complete: the text (in its own
+    language), then how many sources follow (in the interface language)."""
+    text = re.sub(r"\s*\[\d{1,3}\]", "", answer.answer).strip()
+    lang = answer.language if answer.language in languages.registry() else ui_language(ui_lang)
+    spoken = esc(label(ui_lang, "answer_announcement", text="\x00"))
+    spoken = spoken.replace("\x00", f'<span lang="{esc(lang)}">{esc(text)}</span>')
+    n = len(answer.citations)
+    if n == 1:
+        spoken += " " + esc(label(ui_lang, "source_announcement"))
+    elif n > 1:
+        spoken += " " + esc(label(ui_lang, "sources_announcement", n=n))
+    return f"<p>{spoken}</p>"
 
 
 # --- staff: wording ---------------------------------------------------------------------
@@ -272,17 +369,23 @@ def match_html(match: WordingMatch, ui_lang: str) -> str:
     else:
         other = (f'<div class="visio-passage visio-counterpart visio-missing">'
                  f'<p>{esc(label(ui_lang, "wording_no_counterpart"))}</p></div>')
-    section = (f' · {esc(label(ui_lang, "section"))}: {esc(match.section)}'
-               if match.section else "")
+    section = (f' · {esc(label(ui_lang, "section"))}: <span lang="{esc(match.lang)}">'
+               f'{esc(match.section)}</span>' if match.section else "")
     return (
         f'<article class="visio-match" data-exact="{str(match.exact).lower()}">'
-        f'<header class="visio-match-head"><strong class="visio-title">{esc(match.title)}'
-        f'</strong>{section} · <span class="visio-kind">{esc(kind)}</span>'
+        f'<header class="visio-match-head"><strong class="visio-title" lang="{esc(match.lang)}">'
+        f'{esc(match.title)}</strong>{section} · <span class="visio-kind">{esc(kind)}</span>'
         f'<button type="button" class="visio-copy" data-copy="{esc(copy_text(match, ui_lang))}"'
         f' data-done="{esc(label(ui_lang, "copied"))}">{esc(label(ui_lang, "copy"))}</button>'
         f"</header><div class=\"visio-pair\">{main}{other}</div>"
-        f"{link(match.source_url, label(ui_lang, 'open_source'))}</article>"
+        f"{link(match.source_url, label(ui_lang, 'open_source'), _link_hint(match, ui_lang))}"
+        f"</article>"
     )
+
+
+def _link_hint(match: WordingMatch, ui_lang: str) -> str:
+    return (f' – <span lang="{esc(match.lang)}">{esc(match.title)}</span> '
+            f'({esc(label(ui_lang, "opens_new_tab"))})')
 
 
 def wording_html(phrase: str, matches: Sequence[WordingMatch], ui_lang: str) -> str:

@@ -205,7 +205,8 @@ def eval(args: tuple[str, ...]) -> None:
 @click.option("--host", default=None, help="Overrides VISIO_HOST.")
 @click.option("--port", type=int, default=None, help="Overrides VISIO_PORT.")
 def serve(host: str | None, port: int | None) -> None:
-    """Start the chat UI (builds the model and the index first if they are missing)."""
+    """Start the chat UI (builds the model and the index first if they are missing), and
+    the staff area on VISIO_ADMIN_PORT when VISIO_ADMIN_AUTH is set."""
     from ui.app import serve as serve_app
 
     settings = _settings()
@@ -222,16 +223,37 @@ def feedback() -> None:
 @click.option("--out", type=click.Path(dir_okay=False), default="-",
               help="CSV file to write (default: standard output).")
 def feedback_export(out: str) -> None:
-    """Write all feedback as CSV (UTF-8)."""
+    """Write all feedback as CSV (UTF-8): rating, reason, question, answer, comment,
+    citations. Rows past VISIO_FEEDBACK_RETENTION_DAYS are deleted first."""
     from assistant.feedback import FeedbackStore
 
-    store = FeedbackStore(_settings().feedback_db)
+    settings = _settings()
+    store = FeedbackStore(settings.feedback_db)
+    store.purge(settings.feedback_retention_days)
     if out == "-":
         store.export_csv(sys.stdout)
     else:
         with open(out, "w", encoding="utf-8", newline="") as handle:
             count = store.export_csv(handle)
         click.echo(f"{count} rows written to {out}", err=True)
+
+
+@feedback.command("summary")
+def feedback_summary() -> None:
+    """How many ratings there are per reason (thumbs up / down), as staff see them."""
+    from assistant.feedback import REASONS, FeedbackStore
+
+    settings = _settings()
+    store = FeedbackStore(settings.feedback_db)
+    store.purge(settings.feedback_retention_days)
+    counts = store.counts()
+    click.echo(f"{'reason':<14} {'up':>6} {'down':>6} {'total':>6}")
+    for reason in (*REASONS, ""):
+        up, down = counts.get((reason, 1), 0), counts.get((reason, -1), 0)
+        click.echo(f"{reason or '(none given)':<14} {up:>6} {down:>6} {up + down:>6}")
+    up = sum(n for (_, rating), n in counts.items() if rating == 1)
+    down = sum(n for (_, rating), n in counts.items() if rating == -1)
+    click.echo(f"{'all':<14} {up:>6} {down:>6} {up + down:>6}")
 
 
 @feedback.command("delete")
