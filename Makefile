@@ -6,12 +6,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: run test install install-test browser lint bench eval clean
+.PHONY: run test install install-test browser collections lint bench eval clean
 
 run: install ## start the chat UI on http://127.0.0.1:7860 (builds model and index if missing)
 	$(VENV)/bin/visio serve
 
-test: install-test browser ## the whole test suite, as CI runs it
+test: install-test browser collections ## the whole test suite, as CI runs it
 	$(PY) -m pytest
 
 install: $(VENV)/.installed
@@ -40,6 +40,15 @@ browser: ## Debian's Chromium and a font for the browser tests
 	@{ command -v chromium >/dev/null 2>&1 && test -d /usr/share/fonts/truetype/dejavu; } || { \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES)) \
 	  || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES)); }
+
+# A second, real document collection for the generality tests: GIMP's manual in Swedish and
+# Finnish from Debian (only the converter, evals/collections/gimp.py, is in the repository).
+COLLECTION_PACKAGES := gimp-help-sv gimp-help-fi
+
+collections: ## Debian's GIMP manual (sv, fi): a collection nobody on the project wrote
+	@{ test -f /usr/share/gimp/2.0/help/sv/index.html && test -f /usr/share/gimp/2.0/help/fi/index.html; } || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(COLLECTION_PACKAGES)) \
+	  || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(COLLECTION_PACKAGES)); }
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -39,7 +39,7 @@ POOL = document("simhall", "sv", "Simhallen", """# Simhallen
 Simhallen har en bassäng på 25 meter och en bastu. Simskolan för barn börjar varje höst.
 """, kind="service")
 
-PERMIT = document("parkering", "sv", "Parkeringstillstånd för boende", """# Parkeringstillstånd för boende
+PERMIT = document("parkering", "sv", "Parkeringstillstånd för boende", """# Parkering för boende
 
 Boende i centrum kan ansöka om ett parkeringstillstånd. Så här gör du:
 
@@ -74,7 +74,8 @@ Stora evenemang ska anmälas till polisen i god tid.
 
 KIRJASTO = document("kirjasto", "fi", "Kaupunginkirjasto", """# Kaupunginkirjasto
 
-Kaupunginkirjasto lainaa kirjoja, lehtiä ja e-kirjoja kaikille asukkaille. Kirjastokortti on maksuton.
+Kaupunginkirjasto lainaa kirjoja, lehtiä ja e-kirjoja kaikille asukkaille.
+Kirjastokortti on maksuton.
 """, kind="service")
 
 CORPUS = [LIBRARY, POOL, PERMIT, *PLANS, HANDBOOK, KIRJASTO]
@@ -139,7 +140,8 @@ def test_asked_for_a_phone_number_the_card_with_it_is_quoted(assistant) -> None:
 
 
 def test_a_question_answered_in_part_says_what_is_missing(assistant) -> None:
-    answer = assistant.ask("Vem är bibliotekschef på stadsbiblioteket och vad är hennes e-postadress?")
+    answer = assistant.ask(
+        "Vem är bibliotekschef på stadsbiblioteket och vad är hennes e-postadress?")
     assert not answer.refused and "Maja Berg" in answer.answer
     assert answer.missing == ("email",)
     assert answer.answer.endswith(text("sv", "partly_given", missing=text("sv", "missing_email")))

@@ -110,11 +110,19 @@ def _quote_at(text: str, sources: list[str]) -> int | None:
 
 
 def unquoted(answer: Answer) -> str:
-    """The answer without its verbatim quotes: what the assistant says in its own words."""
+    """The answer without its verbatim quotes: what the assistant says in its own words.
+    A quote opens a line (a list item after "– "; in a structure answer after the
+    document's heading); a quoted title inside a frame is part of the frame."""
     sources = [_norm(c.text) for c in answer.citations]
     text, kept, i = answer.answer, [], 0
+    line_start = 0
     while i < len(text):
-        length = _quote_at(text[i:], sources) if text[i] in "–”" else None
+        if text[i] == "\n":
+            line_start = i + 1
+        prefix = text[line_start:i]
+        opens = prefix in ("", "– ") or ("structure" in answer.notes
+                                         and re.fullmatch(r"– .+ – ", prefix) is not None)
+        length = _quote_at(text[i:], sources) if opens and text[i] in "–”" else None
         if length:
             i += length
             continue
