@@ -33,8 +33,8 @@ from assistant.config import Settings
 from assistant.documents import load_corpus, parse_document
 from assistant.embeddings import get_embedder  # before torch: it sets OpenMP's wait policy
 from assistant.indexing import BuildReport, build_index, document_records, index_status
-from assistant.store import LocalStore
 from assistant.languages import DEFAULT_LANGUAGES as LANGUAGES
+from assistant.store import LocalStore
 from benchmarks.common import peak_rss_mb, row
 
 SECTION_WORDS = {"sv": "Avsnitt", "fi": "Osio"}

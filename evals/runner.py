@@ -195,9 +195,15 @@ def _quoted_at(citation: Citation, document: str | None,
 
 
 def dangling_markers(answer_text: str, citations: Sequence[Citation]) -> list[int]:
-    """Markers like [4] in the answer with no citation numbered 4: invented citations."""
+    """Markers like [4] in the answer with no citation numbered 4: invented citations.
+
+    A marker that stands in a cited passage itself (a manual's footnote "[14]", quoted
+    verbatim) is the source's, not the answer's.
+    """
     numbers = {c.n for c in citations}
-    return sorted({int(m) for m in _MARKER.findall(answer_text)} - numbers)
+    quoted = "".join(c.text for c in citations)
+    return sorted(n for n in {int(m) for m in _MARKER.findall(answer_text)} - numbers
+                  if f"[{n}]" not in quoted)
 
 
 def build_record(item: EvalItem, answer: Answer, latency: float,

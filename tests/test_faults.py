@@ -120,14 +120,16 @@ def test_damaged_hnsw_files_never_give_a_wrong_answer(index_copy, embedder, assi
 
 
 @pytest.mark.slow
-def test_damage_while_serving_gives_the_notice_and_a_rebuild_recovers(index_copy, embedder):
+def test_damage_while_serving_goes_unfelt_and_a_rebuild_recovers(index_copy, embedder):
+    """Search runs over the index generation held in memory: a database damaged under a
+    running app changes no answer; the next build notices the damage and replaces it."""
     served = Assistant(index_copy, embedder)
     before = {lang: served.ask(q, [], lang) for lang, q in QUESTIONS.items()}
     assert all(not a.refused and a.citations for a in before.values())
 
     DAMAGE["database overwritten"](index_copy)
     for lang, question in QUESTIONS.items():
-        assert_rebuild_notice(served.ask(question, [], lang), lang)
+        assert served.ask(question, [], lang).answer == before[lang].answer
 
     report = build_index(index_copy, embedder=embedder, progress=False)
     assert report.published and report.full_rebuild_reason  # the damage was noticed

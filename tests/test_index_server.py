@@ -21,10 +21,10 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.assistant import Assistant
-from visio.cli import main as cli
 from assistant.config import Settings
 from assistant.indexing import build_index, clear_index, index_status, verify_index
 from assistant.store import PUBLISHED_MARK, IndexUnavailable, ServerStore, open_store
+from visio.cli import main as cli
 
 PROJECT = Path(__file__).resolve().parent.parent
 QUESTIONS = {"sv": ("Vad säger visionen om små kommuner?", "vision-small"),
@@ -140,7 +140,7 @@ def test_build_query_and_rebuild_through_a_chroma_server(server_settings: Settin
     # The running assistant follows the pointer to the new generation.
     assert QUESTIONS["fi"][1] in cites(assistant, "fi")
     assert assistant.snapshot().generation == second.generation
-    assert any("naapuriensa kanssa" in t for t in assistant.snapshot().texts)
+    assert any("naapuriensa kanssa" in u.text for u in assistant.snapshot().units)
     assert server_generations(s) == [first.generation, second.generation]
 
     def stop(done: int) -> None:
@@ -204,3 +204,11 @@ def test_an_unreachable_server_is_a_clear_error(settings: Settings, embedder,
     bad = settings.replace(chroma_url="127.0.0.1:8000")
     with pytest.raises(IndexUnavailable, match="not an http"):
         open_store(bad)
+
+
+def test_the_private_chromadb_detail_the_store_relies_on_is_still_there() -> None:
+    """store._drop_failed_system reaches into chromadb (no public way exists to forget a
+    folder's half-started system): this fails when an upgrade removes what it uses."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    assert isinstance(SharedSystemClient._identifier_to_system, dict)

@@ -28,7 +28,6 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.assistant import Assistant
-from visio.cli import main as cli
 from assistant.config import Settings
 from assistant.documents import load_corpus
 from assistant.indexing import (
@@ -50,6 +49,7 @@ from assistant.store import (
     LocalStore,
     _new_generation_name,
 )
+from visio.cli import main as cli
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHIPPED_CORPUS = PROJECT / "corpus"

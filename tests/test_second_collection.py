@@ -33,8 +33,8 @@ pytestmark = [
 HELD_OUT = SETS_DIR / "gimp-heldout.jsonl"
 #: Regression guards, a few points below what the held-out questions first measured
 #: (README "A second collection"); nothing is fitted on these questions.
-MINIMUMS = {"pages": {"fully_right": 0.4, "refusal_recall": 0.3},
-            "manual": {"fully_right": 0.35, "refusal_recall": 0.3}}
+MINIMUMS = {"pages": {"fully_right": 0.55, "refusal_recall": 0.5},
+            "manual": {"fully_right": 0.42, "refusal_recall": 0.3}}
 
 
 def deployed(settings: Settings, embedder, layout: str) -> Settings:

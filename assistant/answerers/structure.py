@@ -67,12 +67,7 @@ def matching_group(query: Query, library: Snapshot, context_terms: frozenset[str
     """The group a list-or-count question asks about, if it asks about nothing else."""
     if "enumeration" not in query.asks:
         return None
-    language = languages.get(query.lang)
-    text = query.text.casefold()
-    enumeration = language.asks.get("enumeration")
-    if enumeration is not None:
-        text = enumeration.sub(" ", text)
-    asked = set(terms(text, languages.codes()))
+    asked = set(terms(query.text, languages.codes()))
     for group in groups(library):
         named = {t for t in asked if covered(t, group.words)}
         if not named:
