@@ -45,3 +45,17 @@ def assistant(indexed_settings: Settings, embedder):
     from assistant.assistant import Assistant
 
     return Assistant(indexed_settings, embedder=embedder)
+
+
+#: Fixtures that load the real embedding model or build a real index: a test using one
+#: (directly or through another fixture) takes seconds, so it is marked slow. What is
+#: left for `pytest -m "not slow"` runs on the in-memory corpus and the hashing embedder
+#: of tests/fakes.py, in well under a minute.
+HEAVY_FIXTURES = frozenset(("embedder", "indexed_settings", "assistant"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker(
+                "slow"):
+            item.add_marker(pytest.mark.slow)

