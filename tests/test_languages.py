@@ -7,10 +7,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from fakes import document, memory_assistant
 
 from assistant import languages
 from assistant.languages import PACKAGE_DIR, LanguageError, Registry, load_language
-from fakes import document, memory_assistant
 
 EXTRA = Path(__file__).parent / "data" / "languages"
 
