@@ -45,9 +45,11 @@ _PHONE = re.compile(r"(?<![\w.])\+?\d[\d ()\-/]{5,}\d(?![\w.])")
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|2[01]\d\d)(?!\d)")
 # A day and month ("24.12.", "1. 3. 2024"), not a version number ("2.4.0").
-_DATE = re.compile(r"(?<![\d.])(?:[0-2]?\d|3[01])\.\s?(?:0?[1-9]|1[0-2])\.(?:\s?\d{4})?(?![\d.])")
+_DATE = re.compile(r"(?<![\w./\-])(?:[0-2]?\d|3[01])\.\s?(?:0?[1-9]|1[0-2])\."
+                   r"(?:\s?\d{4})?(?![\d.])")
 _DIGITS = re.compile(r"\d")
-_CLOCK = re.compile(r"(?<!\d)(?:[01]?\d|2[0-3])[.:][0-5]\d(?!\d)")
+# A time of day ("8.30", "16:00"), not a version ("gimp-2.10", "2.10.34").
+_CLOCK = re.compile(r"(?<![\w./\-])(?:[01]?\d|2[0-3])[.:][0-5]\d(?![\d]|\.\d)")
 _PERCENT_SIGN = re.compile(r"\d\s?%|%\s?\d")
 _CURRENCY_SIGN = re.compile(r"[€$£]\s?\d|\d\s?[€$£]")
 _POSTCODE = re.compile(r"(?<!\d)\d{5}(?!\d)")
@@ -235,12 +237,22 @@ def _percentage(text: str, language: languages.Language, known: frozenset[str]) 
 def _date(text: str, language: languages.Language, known: frozenset[str]) -> bool:
     """A year (not one of a name), a date, a month, a weekday or a time of day."""
     plain = _plain(text)
-    if any(m.group(1) not in known for m in _YEAR.finditer(plain)) or _DATE.search(plain):
+    if any(m.group(1) not in known for m in _YEAR.finditer(plain)):
         return True
-    if _CLOCK.search(plain):
-        return True
-    prefixes = (*language.months, *language.times)
-    return bool(prefixes) and any(w.startswith(prefixes) for w in _words_of(text))
+    for match in (*_DATE.finditer(plain), *_CLOCK.finditer(plain)):
+        if not all(part in known for part in words(match.group(0))):
+            return True  # the question's own "2.10" is neither a date nor a time
+    return any(_is_time_word(w, language) for w in _words_of(text))
+
+
+#: A month or time word this long also matches its inflected forms ("tammikuussa");
+#: shorter ones only as such ("kl" must not match "klicka", "maj" not "majoriteten").
+MIN_TIME_PREFIX = 4
+
+
+def _is_time_word(word: str, language: languages.Language) -> bool:
+    return any(word == p or (len(p) >= MIN_TIME_PREFIX and word.startswith(p))
+               for p in (*language.months, *language.times))
 
 
 def _address(text: str, language: languages.Language, known: frozenset[str]) -> bool:

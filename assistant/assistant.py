@@ -36,6 +36,7 @@ from assistant.evidence import score, select
 from assistant.language import detect_language, detector
 from assistant.lexical import terms
 from assistant.retrieval import Retrieval, Retriever, Snapshot, VisioRetriever, hits_from_documents
+from assistant.spelling import respell
 from assistant.store import IndexUnavailable, open_store
 from assistant.text import clean_text
 from assistant.types import Answer, WordingMatch
@@ -108,6 +109,7 @@ class Assistant:
             warm(self.settings)
         try:
             library = self.snapshot()
+            respell("warm-up", library)
             for code in languages.codes():
                 self.chance_level(library, code)
         except IndexUnavailable as exc:
@@ -167,6 +169,9 @@ class Assistant:
             yield self._before_search(query, started)
             return
         library = self.snapshot()
+        respelled = respell(text, library)
+        if respelled != text:
+            query = understand(respelled, history, hint=hint)
         answerer = self.answerers.choose(query, library)
         context = Context(query=query, settings=self.settings, library=library,
                           collection=self.collection, embedder=self.embedder, started=started)
