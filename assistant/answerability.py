@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from assistant import languages
 from assistant.config import Settings
-from assistant.evidence import Scored, Selection, add_units, heading_terms
+from assistant.evidence import Scored, Selection, add_units, standing_under
 from assistant.lexical import overlap, terms, words
 from assistant.retrieval import Snapshot
 from assistant.types import Unit
@@ -123,7 +123,8 @@ def shares_words(scored: Scored) -> bool:
                 retrieval.library, item.unit, retrieval.lang):
             return True
         unit = item.unit
-        seen = (*unit.terms, *heading_terms(unit.source.title, unit.section, unit.source.lang))
+        seen = (*unit.terms,
+                *standing_under(unit.source.title, unit.path or unit.section, unit.source.lang))
         if overlap(wanted, seen) > 0:
             return True
     return False

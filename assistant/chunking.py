@@ -334,10 +334,24 @@ def _make_chunk(doc: Document, members: list[Unit], ordinal: int) -> Chunk:
 EMBEDDED_PATH_LEVELS = 2
 
 
-def embedding_text(title: str, path: str, text: str) -> str:
-    """What the embedding model reads: the passage with its document context (the title
-    and the innermost headings above it)."""
+def context_headings(title: str, path: str) -> tuple[str, ...]:
+    """The headings a text stands under, as far as they say what it is about: the title
+    and the innermost headings of its path.
+
+    Deep in a long document (more headings above than are read), the title is left
+    out: a book's title says nothing about one of its sections, and read with every
+    sentence it pulls them all towards the book's theme and away from the question.
+    """
     levels = [p for p in path.split(PATH_SEPARATOR) if p and p != title]
-    if not levels:
+    inner = tuple(levels[-EMBEDDED_PATH_LEVELS:])
+    return inner if len(levels) > EMBEDDED_PATH_LEVELS else (title, *inner)
+
+
+def embedding_text(title: str, path: str, text: str) -> str:
+    """What the embedding model reads: the passage under its ``context_headings``."""
+    headings = context_headings(title, path)
+    if headings[0] != title:
+        return f"{PATH_SEPARATOR.join(headings)}\n{text}"
+    if len(headings) == 1:
         return f"{title}\n{text}"
-    return f"{title} – {PATH_SEPARATOR.join(levels[-EMBEDDED_PATH_LEVELS:])}\n{text}"
+    return f"{title} – {PATH_SEPARATOR.join(headings[1:])}\n{text}"

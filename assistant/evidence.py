@@ -28,7 +28,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from assistant.chunking import count_tokens
+from assistant.chunking import context_headings, count_tokens
 from assistant.lexical import MIN_PREFIX_STEM, overlap, terms
 from assistant.retrieval import Retrieval, Snapshot
 from assistant.types import Hit, Unit
@@ -153,7 +153,7 @@ def _title_share(question: Sequence[str], unit: Unit, idf: dict[str, float] | No
     """IDF-weighted share of the question's terms found in the unit's title or heading."""
     if not question:
         return 0.0
-    named = heading_terms(unit.source.title, unit.section, unit.source.lang)
+    named = standing_under(unit.source.title, unit.path or unit.section, unit.source.lang)
     ceiling = max(idf.values(), default=1.0) if idf else 1.0
     weights = {t: (idf.get(t, ceiling) if idf else 1.0) for t in question}
     total = sum(weights.values())
@@ -164,6 +164,13 @@ def _title_share(question: Sequence[str], unit: Unit, idf: dict[str, float] | No
 def heading_terms(title: str, section: str, lang: str) -> frozenset[str]:
     """The terms of a document's title and a section's heading."""
     return frozenset(terms(f"{title} {section}", [lang]))
+
+
+@lru_cache(maxsize=4096)
+def standing_under(title: str, path: str, lang: str) -> frozenset[str]:
+    """The terms of the headings a text stands under (``chunking.context_headings``): in
+    a long document its innermost sections, not the book's title."""
+    return frozenset(terms(" ".join(context_headings(title, path)), [lang]))
 
 
 def _translation_vector(library: Snapshot | None, unit: Unit) -> np.ndarray | None:
@@ -457,7 +464,8 @@ def _comparison(scored: Scored, asks: frozenset[str], max_tokens: int) -> Select
     named: dict[tuple[str, int], tuple[int, set[str]]] = {}
     for index, hit in enumerate(scored.retrieval.hits[:EVIDENCE_PASSAGES + 2]):
         source = hit.passage.source
-        title_terms = heading_terms(source.title, hit.passage.section, source.lang)
+        title_terms = standing_under(source.title, hit.passage.path or hit.passage.section,
+                                     source.lang)
         own = {t for t in question if covered(t, title_terms) and t not in scored.context_terms}
         key = (source.key, hit.passage.section_index)
         if own and key not in named:

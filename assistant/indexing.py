@@ -34,7 +34,7 @@ from assistant.types import Document
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 4
-CHUNKER_VERSION = "structure-sentences-tiktoken-4"
+CHUNKER_VERSION = "structure-sentences-tiktoken-5"
 COPY_BATCH = 1000
 
 

@@ -163,6 +163,11 @@ class Passage:
     units: tuple[Unit, ...] = ()
     vector: np.ndarray | None = field(default=None, repr=False)
 
+    @property
+    def path(self) -> str:
+        """The headings above the passage (those of its first unit)."""
+        return self.units[0].path if self.units else self.section
+
 
 @dataclass(frozen=True)
 class Hit:
