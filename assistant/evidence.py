@@ -53,6 +53,8 @@ SHORT_PARAGRAPH_TOKENS = 70
 #: A procedure or a whole section may take this many times the answer's token budget:
 #: half a procedure is a wrong answer.
 LONG_SCOPE_FACTOR = 3
+#: How many of a paragraph's best units judge it as the start of a how-to walk.
+PARAGRAPH_UNITS = 2
 #: Documents compared at most in one answer.
 MAX_COMPARED = 3
 #: How close to the best unit another document's best unit must come to be listed when a
@@ -429,12 +431,32 @@ def _procedure(scored: Scored, anchor: Evidence, budget: int) -> Selection | Non
     return _grouped(scored.retrieval, [(anchor.hit, u) for u in kept], "procedure", anchor)
 
 
+def _best_paragraph(scored: Scored) -> Evidence | None:
+    """The best unit of the paragraph whose two best units match best.
+
+    Where a walk starts decides what a how-to answer holds; one sentence's lead of a
+    few thousandths over another paragraph's is noise, a paragraph matching as a
+    whole is not.
+    """
+    by_paragraph: dict[tuple[str, int], list[Evidence]] = {}
+    for item in scored.items:
+        if not item.echo:
+            by_paragraph.setdefault((item.unit.source.key, item.unit.block), []).append(item)
+    if not by_paragraph:
+        return None
+    best = max(by_paragraph.values(),
+               key=lambda items: sum(e.score for e in items[:PARAGRAPH_UNITS]) / min(
+                   len(items), PARAGRAPH_UNITS))
+    return best[0]
+
+
 def _walk(scored: Scored, anchor: Evidence, budget: int) -> Selection | None:
     """How to do something, when the answer is prose and lists under one heading: from
     the paragraph of the best unit on, in reading order, through the subsections of its
     section (never into the next section), within the budget."""
     library = scored.retrieval.library
     assert library is not None
+    anchor = _best_paragraph(scored) or anchor
     unit = anchor.unit
     paragraph = [u for u in library.block_units(unit) if u.char_start <= unit.char_start]
     start = paragraph[0] if paragraph else unit
