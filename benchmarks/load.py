@@ -12,7 +12,7 @@ endpoint through Gradio's documented HTTP API (``POST /gradio_api/call/ask``,
 then the event's server-sent stream), back to back: there is no think time
 unless ``--think-time`` is given, so N users means N questions in flight.
 
-Users ask questions of the shipped test set (evals/questions.jsonl), Swedish
+Users ask questions of the shipped held-out sets (evals/sets/*-heldout.jsonl), Swedish
 and Finnish in turn; every third question is one of its follow-ups with the
 conversation it follows, and the others carry the user's own last turns as
 history, as the chat window sends them.
