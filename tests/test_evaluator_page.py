@@ -325,6 +325,7 @@ def test_a_run_uses_the_given_assistant_and_can_be_stopped(tmp_path):
                     meta={"set_source": "uploaded"})
     assert job is not None and job.finished.wait(120)
     assert not job.stopped and job.done == 5 and assistant.asked == 1 + 1 + 5
+    assert job.out_dir.name.startswith(job.started_at.strftime("%Y%m%d-%H%M%S"))
     summary = json.loads((job.out_dir / "summary.json").read_text(encoding="utf-8"))
     assert summary["meta"]["questions"] == "five.jsonl"
     assert summary["meta"]["set_source"] == "uploaded"

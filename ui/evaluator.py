@@ -297,8 +297,8 @@ def run_job(job: EvalJob, settings: Any, assistant: Any, items: Sequence[EvalIte
         job.stopped = bool(run.meta.get("stopped_early"))
         job.duration = float(run.meta.get("duration_s", 0.0))
         job.done = len(run.records)
-        if run.records:
-            out_dir = new_run_dir(eval_root)
+        if run.records:  # named by when it started, as `visio eval` names its folders
+            out_dir = new_run_dir(eval_root, job.started_at)
             run.meta.update(meta or {})
             run.meta["questions"] = questions
             run.meta["path"] = str(out_dir)
