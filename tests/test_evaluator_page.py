@@ -333,6 +333,18 @@ def test_a_run_uses_the_given_assistant_and_can_be_stopped(tmp_path):
         "items.csv", "items.jsonl", "report.html", "summary.json", "summary.md"]
 
 
+def test_the_quick_evaluation_tab_shares_the_slot_and_its_assistant_and_can_be_stopped():
+    from ui.admin import _run_evaluation
+
+    settings = Settings()
+    assistant = GatedAssistant(settings)
+    assistant.gate.set()
+    job = RunSlot().claim(4)
+    job.stop_requested.set()  # the evaluator's page pressed stop
+    status, _body = _run_evaluation(settings, 4, "sv", assistant, job)
+    assert status.startswith("0 frågor besvarade") and assistant.asked == 1  # the warm-up
+
+
 def test_a_run_whose_set_does_not_fit_the_corpus_says_why(tmp_path):
     settings = Settings(data_dir=tmp_path)
     assistant = GatedAssistant(settings)

@@ -127,14 +127,16 @@ def _eval_item_count() -> int:
 def _run_evaluation(settings: Settings, count: int, ui: str, assistant: Assistant | None = None,
                     job: Any = None) -> tuple[str, str]:
     """The shipped set (``count`` items spread over it) through the eval runner, answered by
-    ``assistant`` (the server's own) and counted on ``job`` (the page's run slot)."""
+    ``assistant`` (the server's own) and counted on ``job`` (the server's run slot; the
+    evaluator's page may stop it: the figures are then those of the items answered)."""
     from evals import report
     from evals.runner import SHIPPED_SET, SHIPPED_THRESHOLDS, load_sets, run_eval, spread
 
     items = load_sets(SHIPPED_SET)
     chosen = spread(items, max(1, min(count, len(items))))
     run = run_eval(settings, chosen, progress=True, label="ui", assistant=assistant,
-                   on_progress=job.advance if job is not None else None)
+                   on_progress=job.advance if job is not None else None,
+                   should_stop=job.stop_requested.is_set if job is not None else None)
     names = {key: metric_labels(ui).get(key, default) for key, default in report.HEADLINE.items()}
     body = render.eval_html(run.summary, report.charts(run, None), ui, names,
                             SHIPPED_THRESHOLDS, report.fmt)
