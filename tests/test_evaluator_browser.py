@@ -90,6 +90,14 @@ def settled_axe(page) -> list[str]:
     return axe_violations(page)
 
 
+def new_page(context):
+    """A page that intercepts file choosers from the start: Playwright switches the
+    interception on lazily, and a chooser opened on that first use can slip past it."""
+    page = context.new_page()
+    page.on("filechooser", lambda chooser: None)
+    return page
+
+
 def upload(page, path: Path) -> None:
     with page.expect_file_chooser() as chooser:
         page.locator("#visio-runs-upload").click()
@@ -112,7 +120,7 @@ def test_an_evaluator_uploads_runs_reads_downloads_and_compares(browser, assista
     with running_admin(staff_assistant, indexed_settings, data_dir=data,
                        feedback_db=tmp_path / "f.sqlite3") as url:
         context = new_context(browser, "sv-SE", accept_downloads=True)
-        page = context.new_page()
+        page = new_page(context)
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         login(page, url)
@@ -250,7 +258,7 @@ def test_the_page_on_a_phone_in_finnish_reflows_and_takes_a_file_from_the_keyboa
     with running_admin(assistant, indexed_settings, data_dir=tmp_path / "data",
                        feedback_db=tmp_path / "f.sqlite3") as url:
         context = new_context(browser, "fi-FI", PHONE)
-        page = context.new_page()
+        page = new_page(context)
         page.goto(url)
         page.locator("input[type=text], input:not([type])").first.fill(STAFF[0])
         page.locator("input[type=password]").fill(STAFF[1])
@@ -260,7 +268,13 @@ def test_the_page_on_a_phone_in_finnish_reflows_and_takes_a_file_from_the_keyboa
         page.get_by_role("tab", name="Testiajot").click()
         expect(page.locator("#visio-runs-figures")).to_contain_text("Ei vielä tuloksia")
         expect(page.locator("#visio-runs-before input")).to_have_value("")  # no runs yet
+        # The labels are the interface language's once the language switch has run (it
+        # redraws the controls, so focus given before that would be lost).
+        expect(page.locator("#visio-runs-upload")).to_have_text(
+            "Valitse lähetettävä JSONL-tiedosto")
+        expect(page.locator("#visio-runs-run")).to_have_text("Aja testijoukko")
         page.locator("#visio-runs-upload").focus()
+        assert (focused(page) or {}).get("id") == "visio-runs-upload"
         with page.expect_file_chooser() as chooser:
             page.keyboard.press("Enter")
         chooser.value.set_files(str(set_path))
