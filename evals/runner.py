@@ -333,13 +333,15 @@ def quote_warnings(items: Sequence[EvalItem], corpus: Mapping[tuple[str, str], s
 def run_eval(settings: Settings, items: Sequence[EvalItem], progress: bool = True, *,
              label: str | None = None, on_progress: ProgressCallback | None = None,
              should_stop: Callable[[], bool] | None = None,
-             by_keys: Sequence[str] = ()) -> EvalRun:
+             by_keys: Sequence[str] = (), assistant: Any | None = None) -> EvalRun:
     """Ask every item, check every citation against the corpus, and summarise.
 
     ``progress`` shows a bar on stderr; ``on_progress(done, total, record)`` is called
     after each item (a page's progress bar); when ``should_stop()`` returns true the run
     ends after the current item and is marked ``stopped_early`` in its meta, its figures
     computed on the items answered. ``by_keys``: own keys to break the figures down by.
+    ``assistant``: the one that answers (a server's own, already loaded); by default a new
+    one is made from ``settings``.
     """
     from tqdm import tqdm
 
@@ -354,7 +356,8 @@ def run_eval(settings: Settings, items: Sequence[EvalItem], progress: bool = Tru
                            f"{settings.corpus_dir}: {', '.join(unknown)}")
     warnings = [*set_warnings(items), *quote_warnings(items, corpus)]
     detect = _text_language_detector()
-    assistant = Assistant.from_config(settings)
+    if assistant is None:
+        assistant = Assistant.from_config(settings)
     if items:
         # One untimed question first: loading models and opening the index on the first
         # call would otherwise be charged to whichever item happens to come first.
@@ -513,17 +516,20 @@ def write_outputs(out_dir: Path, run: EvalRun, compare: Mapping[str, EvalRun] | 
                   thresholds: Mapping[str, float] | None = None,
                   calibration: Mapping[str, Any] | None = None,
                   comparison: Mapping[str, Any] | None = None) -> dict[str, Path]:
-    """items.jsonl (+ items-<baseline>.jsonl), summary.json, summary.md and report.html;
-    with ``comparison`` (:func:`diff_runs` against an earlier run) also comparison.json,
-    and the comparison is part of summary.md and report.html."""
+    """items.jsonl (+ items-<baseline>.jsonl), items.csv, summary.json, summary.md and
+    report.html; with ``comparison`` (:func:`diff_runs` against an earlier run) also
+    comparison.json, and the comparison is part of summary.md and report.html."""
     from evals import report
+    from evals.export import write_csv
 
     out_dir.mkdir(parents=True, exist_ok=True)
     thresholds = dict(thresholds or {})
     failures = check_thresholds(run.summary, thresholds)
-    paths = {"items": out_dir / "items.jsonl", "summary_json": out_dir / "summary.json",
-             "summary_md": out_dir / "summary.md", "report_html": out_dir / "report.html"}
+    paths = {"items": out_dir / "items.jsonl", "items_csv": out_dir / "items.csv",
+             "summary_json": out_dir / "summary.json", "summary_md": out_dir / "summary.md",
+             "report_html": out_dir / "report.html"}
     write_records(paths["items"], run.records)
+    write_csv(paths["items_csv"], run.records)
     for name, other in (compare or {}).items():
         write_records(out_dir / f"items-{name}.jsonl", other.records)
     document = {

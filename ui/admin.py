@@ -1,29 +1,36 @@
 """The staff area: its own Gradio app, behind a login, on its own address.
 
 What costs minutes of CPU or reads what visitors wrote lives here, never in the
-public app: the evaluation run of the shipped test set and the feedback counts.
+public app: the evaluation runs (a quick one of the shipped test set, and the evaluator's
+page: upload or pick a set, run it, read and download the results, compare two runs;
+``ui.evaluator``) and the feedback counts.
 ``serve`` starts it only when ``VISIO_ADMIN_AUTH`` is set, on
 ``VISIO_ADMIN_HOST:VISIO_ADMIN_PORT`` (loopback by default), and
 :func:`launch_admin` refuses to start it without a login.
 
 Each tab is an :class:`AdminPage`: a key, the ``[ui]`` label of its title and a
 function that builds its components inside the tab and returns how to relabel
-them for another interface language. Adding a page (an evaluator's upload /
-run / compare page, say) is one more function and one more entry in
-:data:`ADMIN_PAGES` (or the ``pages`` argument of :func:`build_admin_app`).
+them for another interface language. Adding a page is one more function and one
+more entry in :data:`ADMIN_PAGES` (or the ``pages`` argument of
+:func:`build_admin_app`). Evaluation runs hold :class:`ui.evaluator.RunSlot`, one per
+staff app: one run at a time per server, whichever tab starts it.
 
 API endpoints (``gradio_client.Client(url, auth=(user, password))``):
 
 ``/evaluate``  (items: int, ui_lang: str) → (status, HTML): runs that many items spread over
-               the shipped eval set (one run at a time).
+               the shipped eval set (one run at a time; while another runs, the status
+               says so and the HTML is empty).
 ``/feedback_summary`` (ui_lang: str) → HTML: counts per reason and the latest ratings.
+
+The evaluator's page (``ui.evaluator``) has no named endpoints: it is a page for people
+(scripts run ``visio eval``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
@@ -33,6 +40,7 @@ from assistant.assistant import Assistant
 from assistant.config import ConfigError, Settings
 from assistant.feedback import REASONS, FeedbackError, FeedbackStore
 from ui import render
+from ui.evaluator import MAX_UPLOAD_BYTES, RunSlot, busy_text, evaluator_page
 from ui.labels import default_language, joined, label, metric_labels, pick_language, ui_language
 
 log = logging.getLogger(__name__)
@@ -49,6 +57,8 @@ class AdminContext:
     settings: Settings
     feedback: FeedbackStore
     ui_lang: gr.Textbox  # the interface language, as an input for the page's events
+    app: gr.Blocks | None = None  # for a page's own load events
+    runs: RunSlot = field(default_factory=RunSlot)  # one evaluation run at a time
 
 
 @dataclass(frozen=True)
@@ -80,11 +90,17 @@ def evaluation_page(context: AdminContext) -> Relabel:
             wanted = int(n)
         except (TypeError, ValueError):
             wanted = 1
+        job = context.runs.claim(max(1, min(wanted, max(count, 1))))
+        if job is None:
+            running = context.runs.current()
+            return (busy_text(running, ui) if running else label(ui, "runs_busy_short")), ""
         try:
-            return _run_evaluation(context.settings, max(1, min(wanted, max(count, 1))), ui)
+            return _run_evaluation(context.settings, job.total, ui, context.assistant, job)
         except Exception:
             log.exception("evaluation failed")
             return label(ui, "eval_failed"), ""
+        finally:
+            job.finish()
 
     run.click(evaluate, [items, context.ui_lang], [status, out], api_name="evaluate",
               concurrency_limit=1, concurrency_id="evaluate")
@@ -108,14 +124,19 @@ def _eval_item_count() -> int:
         return 0
 
 
-def _run_evaluation(settings: Settings, count: int, ui: str) -> tuple[str, str]:
-    """The shipped set (``count`` items spread over it) through the eval runner."""
+def _run_evaluation(settings: Settings, count: int, ui: str, assistant: Assistant | None = None,
+                    job: Any = None) -> tuple[str, str]:
+    """The shipped set (``count`` items spread over it) through the eval runner, answered by
+    ``assistant`` (the server's own) and counted on ``job`` (the server's run slot; the
+    evaluator's page may stop it: the figures are then those of the items answered)."""
     from evals import report
     from evals.runner import SHIPPED_SET, SHIPPED_THRESHOLDS, load_sets, run_eval, spread
 
     items = load_sets(SHIPPED_SET)
     chosen = spread(items, max(1, min(count, len(items))))
-    run = run_eval(settings, chosen, progress=True, label="ui")
+    run = run_eval(settings, chosen, progress=True, label="ui", assistant=assistant,
+                   on_progress=job.advance if job is not None else None,
+                   should_stop=job.stop_requested.is_set if job is not None else None)
     names = {key: metric_labels(ui).get(key, default) for key, default in report.HEADLINE.items()}
     body = render.eval_html(run.summary, report.charts(run, None), ui, names,
                             SHIPPED_THRESHOLDS, report.fmt)
@@ -204,6 +225,7 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 #: The staff area's tabs, in order.
 ADMIN_PAGES: tuple[AdminPage, ...] = (
     AdminPage("evaluation", "tab_eval", evaluation_page),
+    AdminPage("runs", "tab_runs", evaluator_page),
     AdminPage("feedback", "tab_feedback", feedback_page),
 )
 
@@ -220,7 +242,7 @@ def build_admin_app(assistant: Assistant, settings: Settings,
         browser_languages = gr.Textbox(visible=False)
         ui_lang = gr.Textbox(first, visible=False)
         context = AdminContext(assistant, settings, FeedbackStore(settings.feedback_db),
-                               ui_lang)
+                               ui_lang, app=app)
         with gr.Row(elem_id="visio-topbar", equal_height=False):
             header = gr.HTML(_header(first), elem_id="visio-header", js_on_load=None)
             with gr.Row(elem_id="visio-langs", equal_height=False):
@@ -287,6 +309,10 @@ def launch_admin(app: gr.Blocks, settings: Settings, **options: Any) -> tuple[An
         "show_error": False,
         "footer_links": [],
         "run_history": False,
+        # The evaluator's page offers the files of finished runs for download (nothing
+        # else of the data folder), and takes test sets of a few megabytes at most.
+        "allowed_paths": [str(settings.data_dir / "eval")],
+        "max_file_size": MAX_UPLOAD_BYTES,
     }
     arguments.update(options)
     return app.launch(**arguments)

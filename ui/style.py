@@ -173,6 +173,20 @@ mark { background: #fff1a8; color: #1f2937; padding: 0 .1em; border-radius: 2px;
 .dark .visio-fail { color: #fca5a5; } .dark .visio-ok { color: #86efac; }
 .visio-eval figure { margin: 0 0 1rem; } .visio-eval figure img { max-width: 100%; height: auto; }
 
+/* --- staff: the evaluator's page --- */
+.visio-scores caption { text-align: left; font-weight: 600; padding: .2rem 0; }
+.visio-scores small { display: block; color: var(--body-text-color-subdued); }
+.visio-progress { display: flex; flex-wrap: wrap; gap: .3rem .6rem; align-items: center; }
+.visio-progress progress { flex: 1 1 12rem; min-width: 8rem; height: 1.1rem;
+  accent-color: #0f766e; }
+.visio-notes ul { margin: .2rem 0 .6rem 1.2rem; padding: 0; }
+.visio-loader-message { margin: .3rem 0 0; }
+.visio-loader-message code { white-space: pre-wrap; overflow-wrap: anywhere; }
+.visio-problem { border-left: 6px solid #b00020; }
+.visio-run-title { color: var(--body-text-color-subdued); margin: 0 0 .3rem; }
+.visio-report-frame { width: 100%; height: 80vh; border: 1px solid var(--border-color-primary);
+  border-radius: 6px; background: #fff; }
+
 /* --- phones --- */
 @media (max-width: 480px) {
   .visio-q { max-width: 100%; }
@@ -189,6 +203,9 @@ HEAD = """
     '#visio-live': ['status', 'polite'],
     '#visio-chat-status': ['status', 'polite'],
     '#visio-search-status': ['status', 'polite'],
+    '#visio-runs-set-info': ['status', 'polite'],
+    '#visio-runs-status': ['status', 'polite'],
+    '#visio-runs-compare-status': ['status', 'polite'],
   };
   function mark() {
     for (const [selector, [role, politeness]] of Object.entries(live)) {
