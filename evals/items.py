@@ -11,7 +11,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,15 @@ def load_sets(paths: str | Path | Sequence[str | Path]) -> list[EvalItem]:
             seen[item.id] = str(path)
             items.append(item)
     return items
+
+
+def on_single_document(items: Sequence[EvalItem], doc_id: str) -> list[EvalItem]:
+    """The same questions for a collection converted as one document (a manual in one file).
+
+    Every answerable item then expects that document; refusal items stay as they are.
+    """
+    return [replace(item, expected_doc_ids=(doc_id,)) if item.expected_doc_ids else item
+            for item in items]
 
 
 def unknown_keys(items: Sequence[EvalItem]) -> list[str]:

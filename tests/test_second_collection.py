@@ -11,7 +11,6 @@ them); only the converter is in the repository. Conversions and indexes are kept
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from assistant.collection import load_collection
 from assistant.config import Settings
 from assistant.indexing import build_index
 from evals.collections import gimp
-from evals.items import SETS_DIR, load_sets
+from evals.items import SETS_DIR, load_sets, on_single_document
 from evals.runner import run_eval
 
 SOURCE = Path("/usr/share/gimp/2.0/help")
@@ -54,8 +53,7 @@ def run(request, settings: Settings, embedder):
     local = deployed(settings, embedder, layout)
     items = load_sets(HELD_OUT)
     if layout == "manual":  # one document: every answer is in it
-        items = [dataclasses.replace(i, expected_doc_ids=("gimp-manual",) if i.expected_doc_ids
-                                     else ()) for i in items]
+        items = on_single_document(items, "gimp-manual")
     return layout, local, run_eval(local, items, progress=False, label=f"gimp-{layout}")
 
 
