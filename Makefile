@@ -32,8 +32,18 @@ $(VENV)/.installed: pyproject.toml
 # server at its first answer; AVX2 keeps it fast (a portable build was 10x slower).
 LLAMA_CMAKE_ARGS := $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON,)
 
+# pip's wheel cache does not key on CMAKE_ARGS, so a llama.cpp wheel built elsewhere for
+# "this CPU" would be reused and trap here: the wheel is built once with these flags into a
+# folder named after them, outside pip's cache, and installed from there.
+LLAMA_VERSION := $(shell grep -o 'llama-cpp-python\[server\]==[0-9.]*' pyproject.toml | cut -d= -f3)
+LLAMA_WHEELS := $(HOME)/.cache/visio/llama-wheels/$(shell echo '$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)' | md5sum | cut -c1-12)
+
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install --quiet -e '.[test]'
+	ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --quiet --no-cache-dir --no-deps \
+	    --wheel-dir $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(PIP) install --quiet --no-deps --force-reinstall $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	$(PIP) install --quiet -e '.[test]'
 	touch $@
 
 # Debian's Chromium (Playwright drives it; nothing is downloaded by Playwright itself) and a

@@ -8,6 +8,7 @@ request, token streaming, and the citation check on whatever comes back.
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -59,6 +60,25 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _first_completion_or_fail(url: str, server: subprocess.Popen, log: Path) -> None:
+    """One token, so a server that dies at its first answer fails here, with its log.
+
+    (A llama.cpp build for another CPU's instruction set starts and lists its models,
+    then traps on the first matrix product.)
+    """
+    body = json.dumps({"model": "smollm2", "max_tokens": 1,
+                       "messages": [{"role": "user", "content": "Hej"}]}).encode()
+    request = urllib.request.Request(f"{url}/chat/completions", data=body,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            assert response.status == 200
+    except OSError as exc:
+        time.sleep(1)
+        pytest.fail(f"llama.cpp server failed its first answer ({exc}; exit code "
+                    f"{server.poll()}):\n{log.read_text()[-2000:]}")
+
+
 @pytest.fixture(scope="module")
 def llm_url(tmp_path_factory) -> Iterator[str]:
     try:
@@ -85,6 +105,7 @@ def llm_url(tmp_path_factory) -> Iterator[str]:
                 if server.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"llama.cpp server did not start:\n{log.read_text()[-2000:]}")
                 time.sleep(0.5)
+        _first_completion_or_fail(url, server, log)
         yield url
     finally:
         server.terminate()
