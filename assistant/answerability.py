@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from assistant import languages
 from assistant.config import Settings
-from assistant.evidence import Scored, Selection, add_units, standing_under
+from assistant.evidence import Scored, Selection, add_units, is_echo, standing_under
 from assistant.lexical import overlap, terms, words
 from assistant.retrieval import Snapshot
 from assistant.types import Unit
@@ -336,12 +336,17 @@ def _place(unit: Unit) -> tuple[str, int]:
     return unit.source.key, unit.section_index if unit.source.is_long else -1
 
 
-def answers(unit: Unit, kind: str, known: frozenset[str], question: set[str]) -> bool:
+def answers(unit: Unit, kind: str, known: frozenset[str], question: set[str],
+            context_terms: frozenset[str] = frozenset()) -> bool:
     """Whether a unit holds the kind of information asked for, about what was asked (a name
-    must come with a word of the question: see ``CO_OCCURRING``)."""
+    must come with a word of the question: see ``CO_OCCURRING``). A line that only repeats
+    its title and the collection's name ("– Stora städer / Nya hållbara kommuner") names
+    no town and no maker: its names are the collection's own."""
     if not holds(unit.text, kind, unit.source.lang, known):
         return False
-    return kind not in CO_OCCURRING or bool(question & set(unit.terms))
+    if kind not in CO_OCCURRING:
+        return True
+    return bool(question & set(unit.terms)) and not is_echo(unit, context_terms)
 
 
 def with_what_is_asked(selection: Selection, scored: Scored, query: Query) -> Selection:
@@ -356,7 +361,7 @@ def with_what_is_asked(selection: Selection, scored: Scored, query: Query) -> Se
     question = topic_terms(query)
     extra: list[tuple[int, Unit]] = []
     for kind in wanted:
-        if any(answers(u, kind, known, question) for u in selection.units):
+        if any(answers(u, kind, known, question, scored.context_terms) for u in selection.units):
             continue
         found = _closest_holding(scored, kind, selection, known, question)
         if found is not None:
@@ -385,7 +390,7 @@ def _closest_holding(scored: Scored, kind: str, selection: Selection, known: fro
     def consider(index: int, unit: Unit) -> None:
         if unit.id in found or unit.vector is None:
             return
-        if not answers(unit, kind, known, question):
+        if not answers(unit, kind, known, question, scored.context_terms):
             return
         similarity = float((vectors @ unit.vector).max())
         closeness = (2 if (unit.source.key, unit.block) in blocks
@@ -427,7 +432,8 @@ def judge(query: Query, scored: Scored, selection: Selection, confidence_value: 
         question = topic_terms(query)
         quoted = selection.units
         missing = tuple(k for k in wanted
-                        if not any(answers(u, k, known, question) for u in quoted))
+                        if not any(answers(u, k, known, question, scored.context_terms)
+                                       for u in quoted))
         if missing and (len(missing) < len(wanted) or asks_more(query)):
             return Verdict("partial", "not_given", missing, confidence_value)
         if missing:

@@ -239,3 +239,32 @@ def test_finnish_is_answered_in_finnish_from_the_finnish_text(town) -> None:
     answer = town.ask("Onko kirjastokortti maksuton?")
     assert not answer.refused and answer.language == "fi"
     assert quoted_ids(answer) == ["kirjasto"] and "Kirjastokortti on maksuton." in answer.answer
+
+
+CAPTIONED = [
+    document("parker", "sv", "Parker", """# Parker
+
+Parkerna är gröna och trygga, med lekplatser för barn.
+
+– Parker / Ekby stads tjänster
+""", kind="service"),
+    document("badplats", "sv", "Badplatser", """# Badplatser
+
+Badplatsen ligger i Norrby vid sjön och har en brygga.
+""", kind="service"),
+]
+
+
+@pytest.fixture(scope="module")
+def captioned(tmp_path_factory):
+    return memory_assistant(CAPTIONED, tmp_path_factory.mktemp("captioned"),
+                            collection_yaml=COLLECTION, refusal_threshold=0.0)
+
+
+def test_a_caption_repeating_the_collections_name_names_no_place(captioned) -> None:
+    # "– Parker / Ekby stads tjänster" holds a capitalised name, but only the collection's
+    # own: it does not say in which town the parks are.
+    answer = captioned.ask("I vilken ort ligger parkerna med lekplatser?")
+    assert answer.missing == ("place",)
+    answer = captioned.ask("I vilken ort ligger badplatsen med bryggan?")
+    assert not answer.refused and "Norrby" in answer.answer
