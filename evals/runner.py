@@ -36,6 +36,7 @@ from evals.items import (
     EvalSetError,
     load_items,
     load_sets,
+    on_single_document,
     parse_items,
     set_warnings,
 )
@@ -654,6 +655,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="report the refusal threshold that maximises refusal F1")
     parser.add_argument("--limit", type=int, metavar="N",
                         help="evaluate only N items spread evenly over the set")
+    parser.add_argument("--single-document", metavar="ID",
+                        help="the corpus is one document with this id: every answerable item "
+                             "expects it (a manual converted as one file)")
     parser.add_argument("--no-build", action="store_true",
                         help="evaluate the index as it is, without bringing it up to date first")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -750,6 +754,8 @@ def main(argv: list[str] | None = None) -> int:
         if key not in own:
             print(f"visio eval: note: no item has the own key {key!r}; --by {key} groups "
                   "every item as (unlabelled)", file=sys.stderr)
+    if args.single_document:
+        items = on_single_document(items, args.single_document)
     if args.limit:
         items = spread(items, args.limit)
     thresholds = thresholds_from_args(args, shipped=args.questions is None)
