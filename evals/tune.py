@@ -82,14 +82,17 @@ def refuse_held_out(paths: Sequence[Path]) -> None:
             raise HeldOutError(f"{path} is a held-out set: tune on development sets only")
 
 
+Grid = Mapping[str, Sequence[Any]]
+
+
 def tune(settings: Settings, items: Sequence[EvalItem],
-         grid: Mapping[str, Sequence[Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Fully right (with its interval) and refusal figures at every grid point."""
+         grids: Sequence[Grid]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Fully right (with its interval) and refusal figures at every point of every grid."""
     from assistant.assistant import Assistant
 
     embedder = None
     results = []
-    for point in grid_points(grid):
+    for point in (p for grid in grids for p in grid_points(grid)):
         setting_values = {key: value for key, value in point.items() if key.islower()}
         constants = {key: value for key, value in point.items() if not key.islower()}
         local = settings.replace(**setting_values) if setting_values else settings
@@ -113,21 +116,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", nargs="+", type=Path, default=list(DEVELOPMENT_SET),
                         help="development set(s); default: the shipped corpus's")
-    parser.add_argument("--grid", default="{}",
-                        help='JSON: constant or setting name -> list of values to try')
+    parser.add_argument("--grid", action="append",
+                        help="JSON: constant or setting name -> list of values to try "
+                             "(repeatable: each grid is run on its own, one model load)")
     parser.add_argument("--single-document", metavar="ID",
                         help="the corpus is one document with this id (every answerable "
                              "item expects it), e.g. a manual converted as one file")
     args = parser.parse_args(argv)
     try:
         refuse_held_out(args.questions)
-        grid = json.loads(args.grid)
-        if not isinstance(grid, dict) or not all(isinstance(v, list) for v in grid.values()):
+        grids = [json.loads(text) for text in args.grid or ["{}"]]
+        if not all(isinstance(g, dict) and all(isinstance(v, list) for v in g.values())
+                   for g in grids):
             raise ValueError("--grid must map names to lists of values")
         items = load_sets(args.questions)
         if args.single_document:
             items = on_single_document(items, args.single_document)
-        results = tune(Settings.from_env(), items, grid)
+        settings = Settings.from_env()
+        results = tune(settings, items, grids)
     except (HeldOutError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
