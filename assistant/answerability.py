@@ -340,7 +340,7 @@ def answers(unit: Unit, kind: str, known: frozenset[str], question: set[str],
             context_terms: frozenset[str] = frozenset()) -> bool:
     """Whether a unit holds the kind of information asked for, about what was asked (a name
     must come with a word of the question: see ``CO_OCCURRING``). A line that only repeats
-    its title and the collection's name ("– Stora städer / Nya hållbara kommuner") names
+    its title and the collection's name ("– Parker / Ekby stads tjänster") names
     no town and no maker: its names are the collection's own."""
     if not holds(unit.text, kind, unit.source.lang, known):
         return False

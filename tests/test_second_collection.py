@@ -30,10 +30,10 @@ pytestmark = [
                               "(apt-get install gimp-help-sv gimp-help-fi)"),
 ]
 HELD_OUT = SETS_DIR / "gimp-heldout.jsonl"
-#: Regression guards, a few points below what the held-out questions first measured
-#: (README "A second collection"); nothing is fitted on these questions.
-MINIMUMS = {"pages": {"fully_right": 0.55, "refusal_recall": 0.5},
-            "manual": {"fully_right": 0.42, "refusal_recall": 0.3}}
+#: Regression guards, a few points below what the held-out questions measure (README
+#: "Evaluation": 0.68 / 0.64 fully right, refusal recall 0.70); nothing is fitted on them.
+MINIMUMS = {"pages": {"fully_right": 0.6, "refusal_recall": 0.6},
+            "manual": {"fully_right": 0.57, "refusal_recall": 0.6}}
 
 
 def deployed(settings: Settings, embedder, layout: str) -> Settings:
