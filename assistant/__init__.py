@@ -5,7 +5,7 @@ The public API::
     from assistant import Assistant, Answer, Citation, Settings
 
     assistant = Assistant(Settings.from_env())
-    answer = assistant.ask("Vad är visionen för små kommuner?")
+    answer = assistant.ask("Vad säger planen för parker?")
     print(answer.answer, [c.title for c in answer.citations])
 
 ``Assistant`` is imported on first use: importing the package stays light

@@ -2,8 +2,8 @@
 
 Three general checks, in both languages and for any corpus:
 
-1. **Names and numbers the sources never mention.** "Är Borgå en kranskommun?"
-   or "Vad säger visionen om 2040?": a capitalised name or a number of the
+1. **Names and numbers the sources never mention.** "Har Norrby en simhall?"
+   or "Vad säger planen om 2040?": a capitalised name or a number of the
    question that occurs nowhere in the index (inflected or compounded forms
    included) cannot be answered about; the answer says so.
 2. **What kind of information is asked for** (an e-mail address, a phone number,
@@ -163,7 +163,7 @@ def holds(text: str, kind: str, lang: str, known: frozenset[str] = frozenset()) 
 
     ``known`` are words and numbers that do not count as the information asked for:
     those the question itself mentions, and numbers that are part of names (a year in
-    a title such as "Agenda 2030" is not a date, nor a count).
+    a title such as "Ekby 2040" is not a date, nor a count).
     """
     check = _CHECKS.get(kind)
     return True if check is None else check(text, languages.get(lang), known)
@@ -186,7 +186,7 @@ def _number(text: str, language: languages.Language, known: frozenset[str]) -> b
 
 def proper_nouns(text: str) -> list[str]:
     """Capitalised words and acronyms that do not open a sentence: names of people,
-    places, organisations ("Kommunförbundets", "Borgå", "EU"). Of a hyphenated word only
+    places, organisations ("Stadsbibliotekets", "Norrby", "EU"). Of a hyphenated word only
     its capitalised parts count ("GIMP-programmet" names GIMP)."""
     found = []
     for match in _TOKEN.finditer(text):
@@ -290,7 +290,7 @@ CHECKED_KINDS = frozenset(_CHECKS)
 
 def wanted_kinds(query: Query) -> list[str]:
     """The checkable kinds of information the question asks for. Naming a person
-    ("Vem är Aino Lappalainen?") asks about them, not for a name."""
+    ("Vem är Maja Berg?") asks about them, not for a name."""
     wanted = {k for k in query.wants if k in CHECKED_KINDS}
     if any(len(name.split()) > 1 for name in query.names):
         wanted.discard("person")

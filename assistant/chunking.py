@@ -204,7 +204,7 @@ def _is_abbreviation(text: str, sentence_start: int, dot: int) -> bool:
         return False
     if any(word in language.abbreviations for language in languages.registry()):
         return True
-    # A lone initial ("A. Lappalainen") or a number with a dot ("3. visionen").
+    # A lone initial ("M. Berg") or a number with a dot ("3. kapitlet").
     return (len(word) == 1 and word.isalpha()) or word.isdigit()
 
 

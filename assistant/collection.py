@@ -3,8 +3,8 @@
 A corpus folder may hold ``collection.yaml`` (see ``corpus/collection.yaml``):
 its name, a one-line description, example questions and where a person answers
 (``contact``, ``accessibility_contact``), each per language. The
-assistant's own sentences name the collection from it ("… i materialet ”Nya
-hållbara kommuner”"), so nothing in the code names the shipped programme and a
+assistant's own sentences name the collection from it ("… i materialet ”Ekby
+stads tjänster”"), so nothing in the code names the shipped programme and a
 collection deployed on its own speaks of itself. Without the file, or with a
 broken one, the assistant speaks of "the sources".
 """

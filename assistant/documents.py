@@ -329,7 +329,7 @@ def _detected_language(body: str, hint: str | None, shown: str) -> str:
 
 
 def slugify(stem: str) -> str:
-    """File name → id: ASCII lower case, anything else → '-' ("Små kommuner" → "sma-kommuner")."""
+    """File name → id: ASCII lower case, anything else → '-' ("Små båtar" → "sma-batar")."""
     ascii_text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:64].rstrip("-")
@@ -516,7 +516,7 @@ def pdf_paragraphs(pages: list[str]) -> str:
     page that is followed by a capitalised line (or a bullet) ends a paragraph
     or is a heading; other lines are wrapped text and are joined with a space.
     Words hyphenated at a line end are rejoined, except Swedish/Finnish
-    suspended hyphens ("svensk- och tvåspråkiga"). Bare page numbers are dropped.
+    suspended hyphens ("för- och nackdelar"). Bare page numbers are dropped.
     """
     paragraphs: list[str] = []
     for page in pages:

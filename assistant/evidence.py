@@ -9,7 +9,7 @@ a caption) never anchors an answer: it says nothing the title does not.
 The scope of the answer then follows the question:
 
 - **whole** — the question names a document or section and asks nothing more
-  ("Vad är visionen för små kommuner?"): that section, from its beginning;
+  ("Vad säger planen för parker?"): that section, from its beginning;
 - **procedure** — the best unit is a step of a list (or introduces one): the
   whole list in order, with the sentence that introduces it;
 - **comparison** — the question names two or more things that different
@@ -41,11 +41,11 @@ MAX_SOURCES = 2
 SENTENCE_MARGIN = 0.05
 #: Weight of lexical overlap (IDF-weighted share of question terms present).
 LEXICAL_WEIGHT = 0.1
-#: Share of a unit's similarity taken from its passage's: a short unit ("– Digitalisering
-#: i det kommunala arbetet") alone matches many questions; read in its passage it does not.
+#: Share of a unit's similarity taken from its passage's: a short unit ("– Lekplatser
+#: i parkerna") alone matches many questions; read in its passage it does not.
 PASSAGE_WEIGHT = 0.0
 #: Weight of the share of the question's words that name the unit's document or section
-#: (its title and heading): "Vad är visionen för små kommuner?" names one vision.
+#: (its title and heading): "Vad säger planen för parker?" names one plan.
 TITLE_WEIGHT = 0.05
 #: A paragraph this short (cl100k tokens) is quoted whole when one of its sentences is
 #: chosen: two sentences of a short paragraph usually only make sense together.
@@ -189,7 +189,7 @@ def _translation_vector(library: Snapshot | None, unit: Unit) -> np.ndarray | No
 
 def is_echo(unit: Unit, context_terms: frozenset[str]) -> bool:
     """Whether a unit says nothing but its document's title, its heading or the
-    collection's name ("– Seutukaupungit / Uudet kestävät kunnat", a caption)."""
+    collection's name ("– Puistot / Ekbyn kaupungin palvelut", a caption)."""
     own = set(unit.terms)
     if not own:
         return True
@@ -199,7 +199,7 @@ def is_echo(unit: Unit, context_terms: frozenset[str]) -> bool:
 
 def covered(term: str, reference: set[str] | frozenset[str]) -> bool:
     """A term equals one of ``reference``, or shares a long prefix with it (inflection and
-    consonant gradation: "seutukaupung" / "seutukaupunk")."""
+    consonant gradation: "kaupung" / "kaupunk")."""
     if term in reference:
         return True
     if term.isdigit() or len(term) < MIN_PREFIX_STEM - 1:
@@ -381,7 +381,7 @@ def _with_short_paragraphs(scored: Scored, chosen: list[Evidence]) -> list[tuple
 
 def _names_only_its_document(scored: Scored, anchor: Evidence) -> bool:
     """Whether every word of the question names the anchor's document or section (its
-    title, heading path) or the collection: "Vad är visionen för små kommuner?" asks for
+    title, heading path) or the collection: "Vad säger planen för parker?" asks for
     the whole vision, not for one of its sentences."""
     question = set(scored.retrieval.question_terms)
     if not question:

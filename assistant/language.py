@@ -12,13 +12,13 @@ assistant:
   write Finland-Swedish, so when Swedish is a plausible contender among the
   Scandinavian languages their confidence is counted as Swedish. A long Danish
   text, where Swedish scores near zero, stays Danish.
-* **Function words.** A question such as "Vad säger Kuntaliitto om kehyskunnat?"
-  is Swedish however Finnish its names are, and "Mikä on Agenda 2030?" is Finnish
+* **Function words.** A question such as "Vad säger Kaupunginkirjasto om e-kirjat?"
+  is Swedish however Finnish its names are, and "Mikä on Ekby 2040?" is Finnish
   although lingua hesitates. Swedish and Finnish share no function words (each
   language file lists its own), so when only one of them has any in the text,
   that one wins over lingua's guess among ours (never over a clear third
   language such as English).
-* **Ambiguity.** Very short or name-only texts ("Agenda 2030?", "ok", "Vision")
+* **Ambiguity.** Very short or name-only texts ("Ekby 2040?", "ok", "Plan")
   give near-even scores. Then the caller's ``hint`` (e.g. the language of the
   conversation so far) is returned, or ``lang=None`` when there is no hint.
 """

@@ -6,7 +6,7 @@ Why stemming: Finnish and Swedish inflect heavily ("kunnat", "kuntien",
 hits. Snowball stemmers for both languages reduce forms to a shared stem.
 Both languages also build compounds, so a query stem of some length also
 matches the longer terms it begins ("kontakt" meets "kontaktperson",
-"laajakaist" meets "laajakaistayhteys").
+"kirjasto" meets "kirjastokortti").
 """
 
 from __future__ import annotations

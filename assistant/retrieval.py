@@ -213,7 +213,7 @@ class Snapshot:
 
     def mentions(self, name: str) -> bool:
         """Whether a name (or number) occurs in any text or title of the index, inflected
-        or compounded ("Lappalaisen" → "Lappalainen", "Pohjoismaihin" → "pohjoismainen").
+        or compounded ("Virtasen" → "Virtanen", "Tampereelle" → "Tampere").
 
         A hyphenated or multi-word name is mentioned when its capitalised parts are
         ("FN-dokument": "FN"); a number must occur as such.
@@ -228,7 +228,7 @@ class Snapshot:
             index = bisect.bisect_left(self._words, word)
             return index < len(self._words) and self._words[index] == word
         candidates = {word, *terms(word, languages.codes())}
-        if len(word) > 6:  # an inflected name: "Lappalaisen", "Pohjoismaihin"
+        if len(word) > 6:  # an inflected name: "Virtasen", "Tampereelle"
             candidates.add(word[:max(6, len(word) - 3)])
         for prefix in candidates:
             if len(prefix) < min(3, len(word)):

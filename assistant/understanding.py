@@ -165,7 +165,7 @@ def mentioned_names(text: str) -> tuple[str, ...]:
     numbers of ``MIN_NUMBER_DIGITS`` or more digits, as written; quoted phrases aside.
 
     These are what a question can ask about that the sources may simply not mention
-    ("Borgå", "Aino Virtanen", "2040"): checked against the index, not guessed.
+    ("Norrby", "Maja Berg", "2040"): checked against the index, not guessed.
     """
     unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
     letters = [ch for ch in unquoted if ch.isalpha()]
@@ -192,7 +192,7 @@ def _is_name(token: str) -> bool:
     letters = [ch for ch in token if ch.isalpha()]
     if len(letters) < 2 or not token[0].isupper():
         return False
-    return any(ch.islower() for ch in letters) or len(letters) <= 6  # "Borgå", "EU", "YK:n"
+    return any(ch.islower() for ch in letters) or len(letters) <= 6  # "Norrby", "EU", "YK:n"
 
 
 def _flush(current: list[str], names: list[str]) -> None:

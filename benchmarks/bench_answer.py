@@ -41,7 +41,7 @@ def main(settings: Settings | None = None, repeats: int = 1) -> None:
     print(row("peak RSS", f"{peak_rss_mb():.0f} MB"))
 
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "visio", "ask", "Vad är visionen för små kommuner?"],
+    subprocess.run([sys.executable, "-m", "visio", "ask", items[0].question],
                    check=True, capture_output=True)
     print(row("cold start of `visio ask` (new process)", f"{time.perf_counter() - t0:.1f} s",
               "target ≤ 10 s"))

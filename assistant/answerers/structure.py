@@ -1,4 +1,4 @@
-"""Questions about the collection's structure: "Vilka visioner finns det?", "Montako visiota on?".
+"""Questions about the collection's structure: "Vilka planer finns det?", "Montako suunnitelmaa?".
 
 No passage answers them: a collection rarely lists its own documents in one
 sentence, so retrieval would quote the two closest and the asker would never learn
@@ -137,7 +137,7 @@ class StructureAnswerer:
 
 
 def _position(unit: Unit) -> int:
-    """Where an ordinal word opening the heading puts the unit ("Femte visionen" → 5)."""
+    """Where an ordinal word opening the heading puts the unit ("Femte kapitlet" → 5)."""
     heading = words(unit.section)
     if heading:
         for language in languages.registry():
