@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from assistant.config import Settings
@@ -45,6 +48,40 @@ def assistant(indexed_settings: Settings, embedder):
     from assistant.assistant import Assistant
 
     return Assistant(indexed_settings, embedder=embedder)
+
+
+# --- what the browser tests share (each module gets its own browser and app) ------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless (tests/browser_helpers.py)."""
+    from browser_helpers import launch_browser
+
+    yield from launch_browser()
+
+
+@pytest.fixture(scope="module")
+def feedback_db(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("feedback") / "feedback.sqlite3"
+
+
+@pytest.fixture(scope="module")
+def app_url(assistant, indexed_settings: Settings, feedback_db: Path) -> Iterator[str]:
+    """The public app on a free loopback port, answering with the shared assistant."""
+    from ui_server import running_app
+
+    with running_app(assistant, indexed_settings, feedback_db=feedback_db) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def shots() -> Path:
+    """Where browser tests save their screenshots."""
+    from ui_server import ARTIFACTS
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
 
 
 #: Fixtures that load the real embedding model or build a real index: a test using one

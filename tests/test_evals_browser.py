@@ -5,7 +5,6 @@ no model is needed; the browser is Debian's Chromium driven by Playwright."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,9 +14,6 @@ from evals.runner import EvalRun, diff_runs, write_diff, write_outputs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 PASSAGE = "Första meningen. Obegränsat och snabbt bredband gör det möjligt att arbeta. Sista."
 QUOTED = (17, 75)  # the second sentence, as document offsets (the passage starts at 0)
 
@@ -75,18 +71,6 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     report = write_outputs(root / "run", after, comparison=comparison)["report_html"]
     alone = write_diff(root / "diff", comparison)["comparison_html"]
     return {"report": report, "comparison": alone}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_offline(browser, path: Path):

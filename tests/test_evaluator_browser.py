@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from browser_helpers import (
     axe_violations,
     focused,
     horizontal_overflow,
-    launch_browser,
     new_context,
 )
 from ui_server import ARTIFACTS, STAFF, running_admin
@@ -32,11 +30,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 RUN_TIMEOUT = ANSWER_TIMEOUT * 3  # three questions, a warm-up and the report's charts
 EARLIER = "20260101-090000"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    yield from launch_browser()
 
 
 class CountingAssistant:

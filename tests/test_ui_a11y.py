@@ -15,8 +15,6 @@ Screenshots (desktop and phone, sv and fi) go to test-artifacts/ui/.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from browser_helpers import (
@@ -29,11 +27,10 @@ from browser_helpers import (
     axe_violations,
     focused,
     horizontal_overflow,
-    launch_browser,
     new_context,
     open_app,
 )
-from ui_server import ARTIFACTS, STAFF, running_admin, running_app
+from ui_server import STAFF, running_admin
 
 from assistant.feedback import FeedbackStore
 
@@ -42,28 +39,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 QUESTIONS = {"sv": ("Vad är visionen för små kommuner?", "Vad kostar ett busskort i Esbo?"),
              "fi": ("Mikä on pienten kuntien visio?", "Paljonko bussilippu maksaa Espoossa?")}
 PHRASES = {"sv": "liten kommun", "fi": "pieni kunta"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    yield from launch_browser()
-
-
-@pytest.fixture(scope="module")
-def feedback_db(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("feedback") / "feedback.sqlite3"
-
-
-@pytest.fixture(scope="module")
-def app_url(assistant, indexed_settings, feedback_db) -> Iterator[str]:
-    with running_app(assistant, indexed_settings, feedback_db=feedback_db) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def shots() -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
 
 
 def _check(found: dict[str, list[str]], view: str, page) -> None:

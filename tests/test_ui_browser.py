@@ -10,46 +10,21 @@ store) and the evaluation in the staff area. Screenshots go to test-artifacts/ui
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from browser_helpers import (
     ANSWER_TIMEOUT,
     answer_text,
     ask,
-    launch_browser,
     new_context,
     open_app,
 )
-from ui_server import ARTIFACTS, STAFF, running_admin, running_app
+from ui_server import STAFF, running_admin, running_app
 
 from assistant.feedback import FeedbackStore
 from assistant.language import detect_language
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    yield from launch_browser()
-
-
-@pytest.fixture(scope="module")
-def feedback_db(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("feedback") / "feedback.sqlite3"
-
-
-@pytest.fixture(scope="module")
-def app_url(assistant, indexed_settings, feedback_db) -> Iterator[str]:
-    with running_app(assistant, indexed_settings, feedback_db=feedback_db) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def shots() -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
 
 
 def test_resident_session_in_swedish_and_finnish(browser, app_url, feedback_db, shots):
