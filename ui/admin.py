@@ -290,25 +290,17 @@ def _header(lang: str) -> str:
 def launch_admin(app: gr.Blocks, settings: Settings, **options: Any) -> tuple[Any, str, str]:
     """The staff area on its own address; never without a login."""
     from ui.app import parse_auth
-    from ui.style import CSS, HEAD, THEME
+    from ui.style import launch_options
 
     auth = parse_auth(settings.admin_auth, "VISIO_ADMIN_AUTH")
     if not auth:
         raise ConfigError("the staff area needs a login: set VISIO_ADMIN_AUTH")
     app.queue(default_concurrency_limit=4, max_size=16)
     arguments: dict[str, Any] = {
+        **launch_options(),
         "server_name": settings.admin_host,
         "server_port": settings.admin_port,
         "auth": auth,
-        "auth_message": joined("login_message"),
-        "theme": THEME,
-        "css": CSS,
-        "head": HEAD,
-        "share": False,
-        "ssr_mode": False,
-        "show_error": False,
-        "footer_links": [],
-        "run_history": False,
         # The evaluator's page offers the files of finished runs for download (nothing
         # else of the data folder), and takes test sets of a few megabytes at most.
         "allowed_paths": [str(settings.data_dir / "eval")],

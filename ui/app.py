@@ -81,7 +81,7 @@ from ui.limits import (
     RateLimiter,
     client_of,
 )
-from ui.style import CSS, HEAD, THEME
+from ui.style import launch_options
 
 log = logging.getLogger(__name__)
 
@@ -659,19 +659,10 @@ def launch_app(app: gr.Blocks, settings: Settings, **options: Any) -> tuple[Any,
 
     app.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
     arguments: dict[str, Any] = {
+        **launch_options(),
         "server_name": settings.host,
         "server_port": settings.port,
         "auth": parse_auth(settings.auth),
-        "auth_message": joined("login_message"),
-        "theme": THEME,
-        "css": CSS,
-        "head": HEAD,
-        "share": False,
-        "ssr_mode": False,
-        "show_error": False,
-        # Gradio's footer speaks the browser's language, not the page's: the page has its own.
-        "footer_links": [],
-        "run_history": False,
         "state_session_capacity": settings.max_sessions,
         "app_kwargs": {
             # Our pages first (Gradio's routes are added after these), and no body larger

@@ -530,16 +530,11 @@ def figures_html(document: Mapping[str, Any], records: Sequence[ItemRecord], lan
                esc(report.fmt_interval(name, ci.get(name))), esc(_n_text(name, ci.get(name), lang))]
         if thresholds:
             minimum = thresholds.get(name)
-            verdict, css = "", "none"
-            if minimum is not None:
-                if value is None:
-                    verdict, css = label(lang, "eval_not_measured"), "fail"
-                elif value >= minimum - 1e-9:
-                    verdict, css = label(lang, "eval_ok"), "ok"
-                else:
-                    verdict, css = label(lang, "eval_fail"), "fail"
-                if css == "fail":
-                    failing_metrics.append(names[name])
+            outcome = render.gate_outcome(value, minimum)
+            verdict = label(lang, f"eval_{outcome}") if outcome else ""
+            css = "ok" if outcome == "ok" else "fail" if outcome else "none"
+            if css == "fail":  # a figure the set cannot measure fails the gate too
+                failing_metrics.append(names[name])
             row += [esc("" if minimum is None else f"≥ {minimum:.2f}"),
                     f'<span class="visio-{css}">{esc(verdict)}</span>']
         rows.append(row)

@@ -406,6 +406,16 @@ def notice_html(text: str) -> str:
 
 # --- evaluators -------------------------------------------------------------------------
 
+def gate_outcome(value: float | None, minimum: float | None) -> str:
+    """How a figure stands against its CI minimum: "ok", "fail", "not_measured" (the set
+    cannot measure it), or "" when it has no minimum."""
+    if minimum is None:
+        return ""
+    if value is None:
+        return "not_measured"
+    return "ok" if value >= minimum - 1e-9 else "fail"
+
+
 def eval_html(summary: Mapping[str, Any], charts: Sequence[tuple[str, str]], ui_lang: str,
               metric_names: Mapping[str, str], thresholds: Mapping[str, float],
               format_value: Any) -> str:
@@ -428,14 +438,9 @@ def eval_html(summary: Mapping[str, Any], charts: Sequence[tuple[str, str]], ui_
             continue
         value = overall.get(key)
         minimum = thresholds.get(key)
-        verdict, css = "", "none"
-        if minimum is not None:
-            if value is None:
-                verdict, css = label(ui_lang, "eval_not_measured"), "none"
-            elif value >= minimum - 1e-9:
-                verdict, css = label(ui_lang, "eval_ok"), "ok"
-            else:
-                verdict, css = label(ui_lang, "eval_fail"), "fail"
+        outcome = gate_outcome(value, minimum)
+        verdict = label(ui_lang, f"eval_{outcome}") if outcome else ""
+        css = outcome if outcome in ("ok", "fail") else "none"
         cells = [esc(name), esc(shown(key, value)),
                  *(esc(shown(key, by_language[lang].get(key))) for lang in langs),
                  esc("" if minimum is None else f"≥ {minimum:.2f}"),

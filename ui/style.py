@@ -10,6 +10,8 @@ attributes, and bringing a new question into view.
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 
 TEAL_700 = "#0f766e"
@@ -261,3 +263,23 @@ HEAD = """
 })();
 </script>
 """
+
+
+def launch_options() -> dict[str, Any]:
+    """What every app of ours is launched with: our look, the login page in every
+    language, and nothing of Gradio's own (footer, share link, server-side rendering,
+    run history, error traces)."""
+    from ui.labels import joined
+
+    return {
+        "auth_message": joined("login_message"),
+        "theme": THEME,
+        "css": CSS,
+        "head": HEAD,
+        "share": False,
+        "ssr_mode": False,
+        "show_error": False,
+        # Gradio's footer speaks the browser's language, not the page's: ours has its own.
+        "footer_links": [],
+        "run_history": False,
+    }
