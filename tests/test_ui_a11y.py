@@ -232,6 +232,8 @@ def test_keyboard_only_journey_with_visible_focus(browser, app_url, feedback_db,
     move_to(lambda f: f["id"] == "visio-thumb-down")
     page.keyboard.press("Enter")
     expect(page.locator("#visio-chat-status")).to_contain_text("Tack för ditt omdöme")
+    # The reasons appear with the thanks; on a busy machine a little after it.
+    expect(page.locator("#visio-reason input").first).to_be_visible(timeout=ANSWER_TIMEOUT)
     move_to(lambda f: f["tag"] == "input")  # the first reason
     page.keyboard.press("Space")
     page.keyboard.press("ArrowDown")
