@@ -27,7 +27,15 @@ from dataclasses import dataclass
 
 from assistant import languages
 from assistant.config import Settings
-from assistant.evidence import Scored, Selection, add_units, is_echo, standing_under
+from assistant.evidence import (
+    LIST_FORMS,
+    Scored,
+    Selection,
+    add_units,
+    covered,
+    is_echo,
+    standing_under,
+)
 from assistant.lexical import overlap, terms, words
 from assistant.retrieval import Snapshot
 from assistant.types import Unit
@@ -38,7 +46,11 @@ from assistant.understanding import Query
 HOLDING_MARGIN = 0.04
 #: Kinds whose evidence (any proper noun, any number) is so common that the unit holding
 #: it must also speak of what the question asks about (share a word with it).
-CO_OCCURRING = frozenset(("agent", "place", "count", "value"))
+CO_OCCURRING = frozenset(("agent", "place", "count", "value", "key"))
+#: Kinds whose evidence may stand in the paragraph (or list) that speaks of what is asked
+#: rather than in the same sentence: a key combination is often a clause of its own ("…
+#: Muokkaa → Peru. … kannattaa opetella sen pikavalinta, joka on Ctrl+Z.").
+SAID_IN_PARAGRAPH = frozenset(("key",))
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _PHONE = re.compile(r"(?<![\w.])\+?\d[\d ()\-/]{5,}\d(?![\w.])")
@@ -337,16 +349,35 @@ def _place(unit: Unit) -> tuple[str, int]:
 
 
 def answers(unit: Unit, kind: str, known: frozenset[str], question: set[str],
-            context_terms: frozenset[str] = frozenset()) -> bool:
+            context_terms: frozenset[str] = frozenset(),
+            library: Snapshot | None = None) -> bool:
     """Whether a unit holds the kind of information asked for, about what was asked (a name
     must come with a word of the question: see ``CO_OCCURRING``). A line that only repeats
     its title and the collection's name ("– Parker / Ekby stads tjänster") names
-    no town and no maker: its names are the collection's own."""
+    no town and no maker: its names are the collection's own. A key combination may
+    stand anywhere in the paragraph or list that speaks of the command (``SAID_IN_PARAGRAPH``),
+    in any inflection ("pikanäppäimellä" / "pikanäppäintä"); a name or number must share
+    a word with the question in its own sentence, since near words are so often loose."""
     if not holds(unit.text, kind, unit.source.lang, known):
         return False
     if kind not in CO_OCCURRING:
         return True
-    return bool(question & set(unit.terms)) and not is_echo(unit, context_terms)
+    if is_echo(unit, context_terms):
+        return False
+    if library is None or kind not in SAID_IN_PARAGRAPH:
+        return bool(question & set(unit.terms))
+    said = {t for u in _paragraph_of(library, unit) for t in u.terms}
+    return any(covered(t, said) for t in question)
+
+
+def _paragraph_of(library: Snapshot, unit: Unit) -> tuple[Unit, ...]:
+    """The paragraph a unit stands in, or the list it is an item of with the sentence that
+    introduces the list ("Löydät tämän komennon … Tiedosto → Vie," – "tai Shift+Ctrl+E")."""
+    members = library.group_units(unit)
+    if unit.form not in LIST_FORMS or not members:
+        return members or (unit,)
+    before = library.neighbour(members[0], -1)
+    return members if before is None else (before, *members)
 
 
 def with_what_is_asked(selection: Selection, scored: Scored, query: Query) -> Selection:
@@ -361,7 +392,8 @@ def with_what_is_asked(selection: Selection, scored: Scored, query: Query) -> Se
     question = topic_terms(query)
     extra: list[tuple[int, Unit]] = []
     for kind in wanted:
-        if any(answers(u, kind, known, question, scored.context_terms) for u in selection.units):
+        if any(answers(u, kind, known, question, scored.context_terms, library)
+               for u in selection.units):
             continue
         found = _closest_holding(scored, kind, selection, known, question)
         if found is not None:
@@ -390,7 +422,8 @@ def _closest_holding(scored: Scored, kind: str, selection: Selection, known: fro
     def consider(index: int, unit: Unit) -> None:
         if unit.id in found or unit.vector is None:
             return
-        if not answers(unit, kind, known, question, scored.context_terms):
+        if not answers(unit, kind, known, question, scored.context_terms,
+                       retrieval.library):
             return
         similarity = float((vectors @ unit.vector).max())
         closeness = (2 if (unit.source.key, unit.block) in blocks
@@ -432,7 +465,8 @@ def judge(query: Query, scored: Scored, selection: Selection, confidence_value: 
         question = topic_terms(query)
         quoted = selection.units
         missing = tuple(k for k in wanted
-                        if not any(answers(u, k, known, question, scored.context_terms)
+                        if not any(answers(u, k, known, question, scored.context_terms,
+                                       scored.retrieval.library)
                                        for u in quoted))
         if missing and (len(missing) < len(wanted) or asks_more(query)):
             return Verdict("partial", "not_given", missing, confidence_value)

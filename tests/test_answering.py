@@ -268,3 +268,41 @@ def test_a_caption_repeating_the_collections_name_names_no_place(captioned) -> N
     assert answer.missing == ("place",)
     answer = captioned.ask("I vilken ort ligger badplatsen med bryggan?")
     assert not answer.refused and "Norrby" in answer.answer
+
+
+APP_HELP = [
+    document("spara", "sv", "Spara", """# Spara
+
+Kommandot Spara skriver bilden till disken i programmets eget format.
+
+Du når kommandot på två sätt:
+
+- i menyn Arkiv → Spara,
+- eller med tangenterna Ctrl+S.
+""", kind="manual"),
+    document("skriv-ut", "sv", "Skriv ut", """# Skriv ut
+
+Kommandot Skriv ut skickar bilden till skrivaren. Det finns i menyn Arkiv → Skriv ut.
+
+I förhandsvisningen bläddrar du med Page Up och Page Down.
+""", kind="manual"),
+]
+
+
+@pytest.fixture(scope="module")
+def app_help(tmp_path_factory):
+    return memory_assistant(APP_HELP, tmp_path_factory.mktemp("app_help"),
+                            collection_yaml=COLLECTION, refusal_threshold=0.0)
+
+
+def test_a_key_combination_given_in_the_list_after_its_command_answers(app_help) -> None:
+    # The key stands in a list item of its own; the command is named in the list's
+    # introduction and its first item.
+    answer = app_help.ask("Vilket kortkommando sparar bilden?")
+    assert not answer.refused and "Ctrl+S" in answer.answer
+
+
+def test_keys_for_something_else_do_not_answer_which_key_does_a_command(app_help) -> None:
+    # Page Up and Page Down turn pages of the preview: they are not the command's shortcut.
+    answer = app_help.ask("Vilket kortkommando skickar bilden till skrivaren?")
+    assert answer.refused and answer.missing == ("key",)
