@@ -194,7 +194,7 @@ class Assistant:
         scored = score(retrieval, self.context_terms)
         selection = select(scored, asks=query.asks,
                            max_units=self.settings.max_answer_sentences,
-                           max_tokens=self.settings.max_answer_tokens)
+                           max_tokens=self.settings.max_answer_tokens, names=query.names)
         selection = with_what_is_asked(selection, scored, query)
         relevance = confidence(scored, self.settings, query.wants) - self.chance_level(
             context.library, query.lang)

@@ -12,6 +12,8 @@ The scope of the answer then follows the question:
   ("Vad säger planen för parker?"): that section, from its beginning;
 - **procedure** — the best unit is a step of a list (or introduces one): the
   whole list in order, with the sentence that introduces it;
+- **lead** — the question asks what something is or does and a title or heading
+  names it ("Vad gör filtret Gråskala?"): the opening paragraph under that heading;
 - **comparison** — the question names two or more things that different
   documents are about: the best sentences of each, each cited;
 - otherwise the best sentence and every sentence close to it, from at most two
@@ -22,13 +24,14 @@ Nothing here names a document, a kind or a phrase of any corpus.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
-from assistant.chunking import context_headings, count_tokens
+from assistant.chunking import PATH_SEPARATOR, context_headings, count_tokens
 from assistant.lexical import MIN_PREFIX_STEM, overlap, terms
 from assistant.retrieval import Retrieval, Snapshot
 from assistant.types import Hit, Unit
@@ -224,8 +227,9 @@ def _common_prefix(a: str, b: str) -> int:
 # --- scope ---------------------------------------------------------------------------------
 
 def select(scored: Scored, *, asks: frozenset[str], max_units: int,
-           max_tokens: int) -> Selection:
-    """The units to quote, by the scope the question calls for (see the module notes)."""
+           max_tokens: int, names: Sequence[str] = ()) -> Selection:
+    """The units to quote, by the scope the question calls for (see the module notes);
+    ``names`` are the names the question mentions (the thing a definition asks about)."""
     anchor = scored.best
     if anchor is None:
         return Selection(())
@@ -238,6 +242,10 @@ def select(scored: Scored, *, asks: frozenset[str], max_units: int,
         parts = _parts(scored, anchor, max_units, max_tokens)
         if parts:
             return parts
+        if "definition" in asks:
+            lead = _lead(scored, _defined_thing(scored, names), max_tokens * LONG_SCOPE_FACTOR)
+            if lead:
+                return lead
         wants_list = bool(asks & {"procedure", "enumeration"})
         if (wants_list and (anchor.unit.form in LIST_FORMS or _introduces_list(
                 library, anchor.unit))) or anchor.unit.form == "step":
@@ -392,6 +400,59 @@ def _names_only_its_document(scored: Scored, anchor: Evidence) -> bool:
     named = {t for t in question if covered(t, reference)}
     own_title = set(terms(f"{unit.source.title} {unit.section}", [unit.source.lang]))
     return named == question and bool({t for t in question if covered(t, own_title)})
+
+
+def _defined_thing(scored: Scored, names: Sequence[str]) -> frozenset[str]:
+    """The terms of what a definition question asks about: its names' capitalised parts
+    ("Vad gör filtret Sepia?": Sepia), else every term of the question but the
+    collection's own name."""
+    lang = scored.retrieval.lang
+    codes = [lang] if lang else []
+    named = [part for name in names for part in re.split(r"[\s\-–]+", name)
+             if part[:1].isupper() or part[:1].isdigit()]
+    found = frozenset(t for part in named for t in terms(part, codes)) if codes else frozenset()
+    if found:
+        return found
+    return frozenset(t for t in scored.retrieval.question_terms if t not in scored.context_terms)
+
+
+def _lead(scored: Scored, thing: frozenset[str], budget: int) -> Selection | None:
+    """What something is ("Vad gör filtret Sepia?", "Mitä Palauta-komento tekee?"): the
+    opening paragraph of the document or section whose heading names it, not the sentence
+    that happens to repeat its name (often where to find it in a menu)."""
+    library = scored.retrieval.library
+    if library is None or not thing:
+        return None
+    for item in scored.items:
+        if item.echo:
+            continue
+        scope = _naming_scope(item.unit, thing)
+        if scope is None:
+            continue
+        units = [u for u in library.units_of(item.unit.source)
+                 if u.path.startswith(scope) and not is_echo(u, scored.context_terms)]
+        if not units:
+            continue
+        first = units[0]
+        paragraph = [u for u in units
+                     if (u.group if first.form in LIST_FORMS else u.block) ==
+                     (first.group if first.form in LIST_FORMS else first.block)]
+        kept = _within_budget(paragraph, budget)
+        return _grouped(scored.retrieval, [(item.hit, u) for u in kept], "lead", item)
+    return None
+
+
+def _naming_scope(unit: Unit, thing: frozenset[str]) -> str | None:
+    """The heading path down to the innermost heading above a unit that names ``thing``
+    ("" for the whole document when its title does), or None when no heading names it."""
+    if all(covered(t, heading_terms(unit.source.title, "", unit.source.lang)) for t in thing):
+        return ""
+    levels = [p for p in unit.path.split(PATH_SEPARATOR) if p]
+    for depth in range(len(levels), 0, -1):
+        heading = frozenset(terms(levels[depth - 1], [unit.source.lang]))
+        if all(covered(t, heading) for t in thing):
+            return PATH_SEPARATOR.join(levels[:depth])
+    return None
 
 
 def _whole_section(scored: Scored, anchor: Evidence, budget: int) -> Selection | None:

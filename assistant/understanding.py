@@ -25,7 +25,8 @@ from assistant.text import clean_text
 Message = Mapping[str, str]
 
 #: Kinds of question form (how to answer) rather than of information (what must be there).
-FORMS = frozenset(("enumeration", "comparison", "wording", "procedure", "reason", "whole"))
+FORMS = frozenset(("enumeration", "comparison", "wording", "procedure", "reason", "whole",
+                   "definition"))
 #: A follow-up this short (in terms) leans on the conversation even without a cue.
 SHORT_QUESTION_TERMS = 3
 #: Search weights (joined with the previous question, alone) of a follow-up that points
@@ -157,6 +158,8 @@ def asked_for(text: str, lang: str) -> frozenset[str]:
         found.discard("address")  # an e-mail address is not a postal one
     if found & {"percentage", "amount"}:
         found.discard("count")  # "how many per cent", "how much money" ask for those
+    if found & set(languages.CHECKED_ASKS):
+        found.discard("definition")  # "Vad är bibliotekets e-postadress?" asks for an address
     return frozenset(found)
 
 

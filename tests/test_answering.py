@@ -286,6 +286,16 @@ Kommandot Skriv ut skickar bilden till skrivaren. Det finns i menyn Arkiv → Sk
 
 I förhandsvisningen bläddrar du med Page Up och Page Down.
 """, kind="manual"),
+    document("graskala", "sv", "Gråskala", """# Gråskala
+
+## Översikt
+
+Det här filtret omvandlar en färgbild till nyanser av grått.
+
+## Aktivera filtret
+
+Du hittar filtret Gråskala i menyn Färger → Gråskala.
+""", kind="manual"),
 ]
 
 
@@ -306,3 +316,11 @@ def test_keys_for_something_else_do_not_answer_which_key_does_a_command(app_help
     # Page Up and Page Down turn pages of the preview: they are not the command's shortcut.
     answer = app_help.ask("Vilket kortkommando skickar bilden till skrivaren?")
     assert answer.refused and answer.missing == ("key",)
+
+
+def test_what_something_does_is_answered_by_the_opening_of_its_page(app_help) -> None:
+    # The sentence repeating the name only says where the filter is in the menus.
+    answer = app_help.ask("Vad gör filtret Gråskala?")
+    assert not answer.refused
+    assert "omvandlar en färgbild" in answer.answer
+    assert "Färger → Gråskala" not in answer.answer

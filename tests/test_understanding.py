@@ -87,6 +87,10 @@ def test_small_talk_is_recognised_in_its_language(message: str, lang: str, kind:
     ("Kuka on kirjoittanut raportin?", "fi", {"agent"}),
     ("Millä pikanäppäimellä kuva tallennetaan?", "fi", {"key"}),
     ("Miten voin hakea avustusta?", "fi", {"procedure"}),
+    ("Vad gör kommandot Beskär?", "sv", {"definition"}),
+    ("Vad menas med verksamhetsbidrag?", "sv", {"definition"}),
+    ("Mitä Rajaa-komento tekee?", "fi", {"definition"}),
+    ("Mikä on kirjastokortti?", "fi", {"definition"}),
 ])
 def test_what_a_question_asks_for(question: str, lang: str, kinds: set[str]) -> None:
     assert asked_for(question, lang) == kinds
