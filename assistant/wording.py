@@ -1,8 +1,10 @@
 """The staff view: find the exact official wording and its counterpart.
 
 A phrase is looked up among the quotable units of the index: first where it
-occurs verbatim (case and spacing ignored), then where its words occur in any
-inflected form, then, if little was found, the units closest in meaning. Each
+occurs verbatim (case and spacing ignored), then where it occurs inflected (its
+words in the same order, each in another form: "kestävä kehitys" stands in
+"kestävän kehityksen"), then where its words occur anywhere in a unit, then, if
+little was found, the units closest in meaning. Each
 match carries highlight offsets and the same unit in another language: by
 position where a document declares itself a sentence-aligned translation, else
 the closest unit by meaning, marked as such.
@@ -17,10 +19,11 @@ import numpy as np
 
 from assistant import languages
 from assistant.embeddings import Embedder
-from assistant.lexical import terms
+from assistant.lexical import MIN_PREFIX_STEM, terms
 from assistant.retrieval import Snapshot
 from assistant.types import Counterpart, Unit, WordingMatch
 
+_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 MIN_TERM_SHARE = 0.5  # keyword match: at least half of the phrase's terms
 MIN_SIMILARITY = 0.80  # meaning match: e5 cosine floor for "closest" passages
 CLOSEST = 5
@@ -36,6 +39,15 @@ class Found:
     score: float
     exact: bool
     highlights: tuple[tuple[int, int], ...]
+    inflected: bool = False  # the whole phrase, in order, its words in other forms
+
+    @property
+    def form(self) -> str:
+        """The phrase as it stands in the unit (its first highlight)."""
+        if not self.highlights:
+            return ""
+        start, end = self.highlights[0]
+        return self.unit.text[start:end]
 
 
 def find_wording(library: Snapshot, embedder: Embedder, phrase: str, lang: str | None = None,
@@ -61,6 +73,10 @@ def find_units(library: Snapshot, embedder: Embedder, phrase: str, lang: str | N
             continue
         if not phrase_terms:
             continue
+        inflected = inflected_spans(unit, phrase)
+        if inflected:
+            found[unit.id] = Found(unit, 1.9, False, tuple(inflected), inflected=True)
+            continue
         shared = phrase_terms & set(unit.terms)
         share = len(shared) / len(phrase_terms)
         if share >= MIN_TERM_SHARE:
@@ -77,9 +93,54 @@ def find_units(library: Snapshot, embedder: Embedder, phrase: str, lang: str | N
 
 
 def phrase_pattern(phrase: str) -> re.Pattern[str]:
-    """The phrase with any run of spaces matching any whitespace, case-insensitive."""
+    """The phrase as whole words, any run of spaces matching any whitespace,
+    case-insensitive ("kunta" does not stand in "Kuntaliitto": that is another word)."""
     parts = [re.escape(p) for p in phrase.split()]
-    return re.compile(r"\s+".join(parts), re.IGNORECASE)
+    return re.compile(r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)", re.IGNORECASE)
+
+
+def inflected_spans(unit: Unit, phrase: str) -> list[tuple[int, int]]:
+    """Where the phrase's words stand in the unit one after another, each as written or in
+    another form of the same word (same stem, or a long common beginning, as Finnish
+    inflection and consonant gradation need); words without a stem ("och", "ja") must
+    stand as written."""
+    lang = unit.source.lang
+    wanted = [w.casefold() for w in _WORD.findall(phrase)]
+    stems = [tuple(terms(w, [lang])) for w in wanted]
+    own = unit.terms
+    if not wanted or not all(any(_inflects(o, t) for o in own for t in st) for st in stems if st):
+        return []
+    tokens = list(_WORD.finditer(unit.text))
+    spans = []
+    for i in range(len(tokens) - len(wanted) + 1):
+        window = tokens[i:i + len(wanted)]
+        if all(_same_word(token.group(0), word, stem, lang)
+               for token, word, stem in zip(window, wanted, stems, strict=True)):
+            spans.append((window[0].start(), window[-1].end()))
+    return spans
+
+
+def _same_word(token: str, word: str, stems: tuple[str, ...], lang: str) -> bool:
+    if token.casefold() == word:
+        return True
+    if not stems:
+        return False
+    return any(_inflects(t, stem) for t in terms(token, [lang]) for stem in stems)
+
+
+def _inflects(term: str, stem: str) -> bool:
+    """Whether ``term`` is a form of the word whose stem is ``stem``: it begins with all of
+    the stem but its last two letters (consonant gradation: "kehity" / "kehityks"), so a
+    compound with more after a shared beginning ("hyvinvointi" for "hyvinvointialue") is
+    another word."""
+    if term == stem:
+        return True
+    shared = 0
+    for a, b in zip(term, stem, strict=False):
+        if a != b:
+            break
+        shared += 1
+    return shared >= max(MIN_PREFIX_STEM - 1, len(stem) - 2)
 
 
 def _word_spans(text: str, shared: set[str], lang: str) -> list[tuple[int, int]]:

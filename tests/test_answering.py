@@ -324,3 +324,25 @@ def test_what_something_does_is_answered_by_the_opening_of_its_page(app_help) ->
     assert not answer.refused
     assert "omvandlar en färgbild" in answer.answer
     assert "Färger → Gråskala" not in answer.answer
+
+
+def test_a_wording_check_finds_the_phrase_inflected_and_says_in_which_form(town) -> None:
+    # Finnish inflects: the phrase asked for in its base form stands in another case.
+    answer = town.ask("Esiintyykö tekstissä ilmaus 'maksuton kirjastokortti'?")
+    assert answer.refused  # the words are there, but not as one phrase
+    answer = town.ask("Esiintyykö tekstissä ilmaus 'kaupunginkirjasto lainaa kirja'?")
+    assert not answer.refused
+    assert answer.answer.startswith(text(
+        "fi", "wording_found_inflected", phrase="kaupunginkirjasto lainaa kirja",
+        form="Kaupunginkirjasto lainaa kirjoja", title="Kaupunginkirjasto"))
+
+
+def test_a_wording_check_matches_whole_words_only(town) -> None:
+    # "bidrag" stands inside "verksamhetsbidrag", which is another word; "Bidraget" is
+    # the word itself, inflected.
+    answer = town.ask("Står det 'bidrag' någonstans?")
+    assert not answer.refused
+    assert answer.answer.startswith(text("sv", "wording_found_inflected", phrase="bidrag",
+                                         form="Bidraget", title="Handbok för föreningar"))
+    answer = town.ask("Esiintyykö sana 'kirjastokorttimaksu'?")
+    assert answer.refused

@@ -3,8 +3,9 @@
 Staff checking a text want a yes or a no and the exact sentence, not the closest
 paragraph. A question that quotes a phrase and asks whether it stands in the
 text (the language file's "wording" expressions) is answered from the wording
-search: yes with the sentences that hold it verbatim, each cited; or no, with
-the closest sentence clearly framed as such (and then the answer is a decline).
+search: yes with the sentences that hold it verbatim (failing that, inflected, saying in
+which form), each cited; or no, with the closest sentence clearly framed as such (and
+then the answer is a decline).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class WordingAnswerer:
         found = find_units(library, context.embedder, phrase)
         exact = sorted((f for f in found if f.exact),
                        key=lambda f: (f.unit.source.lang != query.lang, -f.score))
+        if not exact:  # inflected ("kestävän kehityksen" for "kestävä kehitys"): say so
+            exact = sorted((f for f in found if f.inflected),
+                           key=lambda f: (f.unit.source.lang != query.lang, -f.score))
         parts: list[str] = []
         citations: list[Citation] = []
         for f in exact[:MAX_QUOTED]:
@@ -47,7 +51,9 @@ class WordingAnswerer:
             if passage is None:
                 continue
             n = len(citations) + 1
-            found = language.text("wording_found", phrase=phrase, title=f.unit.source.title)
+            found = (language.text("wording_found_inflected", phrase=phrase, form=f.form,
+                                   title=f.unit.source.title) if f.inflected else
+                     language.text("wording_found", phrase=phrase, title=f.unit.source.title))
             parts.append(f"{found}\n”{f.unit.text}” [{n}]")
             citations.append(citation(n, passage, f.score, [f.unit]))
         refused = not citations
