@@ -1,7 +1,8 @@
-"""The evaluator's page of the staff area (ui/evaluator.py) without a browser: reading an
-uploaded set, the CSV export, the list of earlier runs, one run at a time per server, and
-what the page renders. No model is loaded: the page's functions take hand-made records,
-and the server-level test answers with a stand-in assistant that waits for a signal.
+"""The evaluator's page of the staff area (ui/evaluator.py and the ui/eval_*.py modules it is
+built from) without a browser: reading an uploaded set, the CSV export, the list of earlier
+runs, one run at a time per server, and what the page renders. No model is loaded: the
+page's functions take hand-made records, and the server-level test answers with a stand-in
+assistant that waits for a signal.
 """
 
 from __future__ import annotations
@@ -18,20 +19,18 @@ import pytest
 from assistant.config import Settings
 from assistant.types import Answer
 from evals.export import BASE_COLUMNS, CHECKS, records_csv, rows, write_csv
-from evals.items import parse_items
+from evals.items import SETS_DIR, parse_items
 from evals.metrics import CitationCheck, ItemRecord, item_checks, summarize
 from evals.runner import EvalRun, diff_runs, write_outputs
 from evals.runs import find_run, folder, list_runs, new_run_dir
-from ui import evaluator
-from ui.evaluator import (
-    RunSlot,
+from ui.eval_render import comparison_html, figures_html, report_frame_html, set_info_html
+from ui.eval_runs import RunSlot, busy_text, start_run
+from ui.eval_sets import (
+    SetChoice,
     UploadProblem,
-    comparison_html,
-    figures_html,
+    forget_upload,
     read_upload,
-    set_info_html,
     shipped_choices,
-    start_run,
     summarize_set,
 )
 
@@ -73,8 +72,7 @@ def test_a_malformed_upload_gets_the_loaders_message_naming_line_and_problem(
         read_upload(path, CORPUS_DOCS)
     assert caught.value.key == "runs_upload_failed"
     assert caught.value.detail.startswith(where) and problem in caught.value.detail
-    shown = set_info_html(evaluator.SetChoice("upload", "upload"), "sv",
-                          problem=caught.value.as_state())
+    shown = set_info_html(SetChoice("upload", "upload"), "sv", problem=caught.value.as_state())
     assert "Filen my-set.jsonl kan inte användas" in shown
     assert f'<p class="visio-loader-message" lang="en"><code>{where}' in shown
     assert "Traceback" not in shown
@@ -91,8 +89,7 @@ def test_an_upload_that_is_not_utf8_too_large_or_naming_unknown_documents_is_ref
         read_upload(big, CORPUS_DOCS, limit=1000)
     assert caught.value.key == "runs_upload_too_large"
     assert caught.value.values["limit"] == "0.0 MB" and caught.value.values["name"] == "big.jsonl"
-    shown = set_info_html(evaluator.SetChoice("upload", "upload"), "fi",
-                          problem=caught.value.as_state())
+    shown = set_info_html(SetChoice("upload", "upload"), "fi", problem=caught.value.as_state())
     assert "Tiedoston big.jsonl koko on" in shown
 
     elsewhere = write(tmp_path, "gimp.jsonl", line(expected_doc_ids=["gimp-layers"]) + "\n")
@@ -113,7 +110,7 @@ def test_a_valid_upload_keeps_its_own_keys_and_says_so(tmp_path):
     assert summary.by_language == {"sv": 1, "fi": 2} and summary.n_refusals == 1
     assert summary.own_keys == ("notes", "expected_docs")
     upload = {"name": "mine.jsonl", "items": items, "summary": summary}
-    shown = set_info_html(evaluator.SetChoice("upload", "upload"), "sv", upload=upload)
+    shown = set_info_html(SetChoice("upload", "upload"), "sv", upload=upload)
     assert "Uppladdad: mine.jsonl." in shown
     assert "3 frågor (svenska 1, finska 2); 1 av dem ska besvaras med ett vägrande." in shown
     assert '<li lang="en">own keys kept in the results, not used for scoring: ' \
@@ -130,9 +127,9 @@ def test_an_uploaded_file_is_deleted_once_read_and_nothing_else_is(tmp_path):
     uploaded.parent.mkdir(parents=True)
     uploaded.write_text(line() + "\n", encoding="utf-8")
     mine = write(tmp_path, "set.jsonl", line() + "\n")
-    evaluator.forget_upload(uploaded)
-    evaluator.forget_upload(mine)
-    evaluator.forget_upload(None)
+    forget_upload(uploaded)
+    forget_upload(mine)
+    forget_upload(None)
     assert not uploaded.exists() and mine.exists()
     uploaded.parent.rmdir()
 
@@ -161,7 +158,7 @@ def test_the_shipped_sets_offered_fit_the_corpus_held_out_first_development_labe
     assert "CI-grinden" in set_info_html(choices[0], "sv")
     # Another corpus: its own sets only; no corpus at all: the upload only.
     gimp = shipped_choices({d for c in ["gimp-heldout.jsonl", "gimp-dev.jsonl", "gimp-dev2.jsonl"]
-                            for i in parse_items((evaluator.SETS_DIR / c).read_bytes())
+                            for i in parse_items((SETS_DIR / c).read_bytes())
                             for d in i.expected_doc_ids})
     assert gimp[0].key == "set:gimp-heldout.jsonl" and gimp[0].kind == "heldout"
     assert [c.key for c in shipped_choices(set())] == ["upload"]
@@ -283,9 +280,9 @@ def test_one_run_at_a_time_per_server():
     assert job is not None and slot.current() is job
     assert slot.claim(5) is None  # a second request while the first runs
     job.advance(3, 10)
-    assert evaluator.busy_text(job, "sv").startswith(
+    assert busy_text(job, "sv").startswith(
         "En körning pågår redan på servern (3 av 10 frågor, startad ")
-    assert "Vain yksi ajo kerrallaan" in evaluator.busy_text(job, "fi")
+    assert "Vain yksi ajo kerrallaan" in busy_text(job, "fi")
     assert slot.stop() is job and job.stop_requested.is_set()
     job.finish()
     assert slot.current() is None and slot.stop() is None
@@ -401,14 +398,14 @@ def test_the_comparison_shows_newly_failing_items_and_deltas_with_intervals():
 
 def test_the_report_is_shown_in_a_sandboxed_frame_with_a_title(tmp_path):
     report = write(tmp_path, "report.html", '<!DOCTYPE html><p title="x">a & b ${x}</p>')
-    shown = evaluator.report_frame_html(report, "2026-11-29 · x", "sv")
+    shown = report_frame_html(report, "2026-11-29 · x", "sv")
     assert shown.startswith('<iframe class="visio-report-frame" title="Hela rapporten för '
                             'körningen 2026-11-29 · x (på engelska)" sandbox="allow-scripts" ')
     assert "allow-same-origin" not in shown
     assert ('srcdoc="&lt;!DOCTYPE html&gt;&lt;p title=&quot;x&quot;&gt;a &amp; b '
             '&#36;&#123;x&#125;&lt;/p&gt;"') in shown
     assert "${" not in shown  # no template syntax for the page's HTML component
-    assert "Rapporten för körningen kunde inte läsas" in evaluator.report_frame_html(
+    assert "Rapporten för körningen kunde inte läsas" in report_frame_html(
         tmp_path / "missing.html", "x", "sv")
 
 

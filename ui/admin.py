@@ -12,7 +12,7 @@ Each tab is an :class:`AdminPage`: a key, the ``[ui]`` label of its title and a
 function that builds its components inside the tab and returns how to relabel
 them for another interface language. Adding a page is one more function and one
 more entry in :data:`ADMIN_PAGES` (or the ``pages`` argument of
-:func:`build_admin_app`). Evaluation runs hold :class:`ui.evaluator.RunSlot`, one per
+:func:`build_admin_app`). Evaluation runs hold :class:`ui.eval_runs.RunSlot`, one per
 staff app: one run at a time per server, whichever tab starts it.
 
 API endpoints (``gradio_client.Client(url, auth=(user, password))``):
@@ -40,7 +40,9 @@ from assistant.assistant import Assistant
 from assistant.config import ConfigError, Settings
 from assistant.feedback import REASONS, FeedbackError, FeedbackStore
 from ui import render
-from ui.evaluator import MAX_UPLOAD_BYTES, RunSlot, busy_text, evaluator_page
+from ui.eval_runs import RunSlot, busy_text
+from ui.eval_sets import MAX_UPLOAD_BYTES
+from ui.evaluator import evaluator_page
 from ui.labels import default_language, joined, label, metric_labels, pick_language, ui_language
 
 log = logging.getLogger(__name__)
