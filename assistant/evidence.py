@@ -58,6 +58,9 @@ SHORT_PARAGRAPH_TOKENS = 70
 LONG_SCOPE_FACTOR = 3
 #: How many of a paragraph's best units judge it as the start of a how-to walk.
 PARAGRAPH_UNITS = 2
+#: An earlier paragraph above the best one (its section's introduction) starts the walk
+#: when it matches this nearly as well.
+WALK_START_MARGIN = 0.0075
 #: Documents compared at most in one answer.
 MAX_COMPARED = 3
 #: How close to the best unit another document's best unit must come to be listed when a
@@ -493,7 +496,10 @@ def _procedure(scored: Scored, anchor: Evidence, budget: int) -> Selection | Non
 
 
 def _best_paragraph(scored: Scored) -> Evidence | None:
-    """The best unit of the paragraph whose two best units match best.
+    """The best unit of the paragraph whose two best units match best — or of an earlier
+    paragraph of the same section or one above it that matches within
+    ``WALK_START_MARGIN``: the introduction of a how-to comes before the step that
+    happens to match best.
 
     Where a walk starts decides what a how-to answer holds; one sentence's lead of a
     few thousandths over another paragraph's is noise, a paragraph matching as a
@@ -505,9 +511,19 @@ def _best_paragraph(scored: Scored) -> Evidence | None:
             by_paragraph.setdefault((item.unit.source.key, item.unit.block), []).append(item)
     if not by_paragraph:
         return None
-    best = max(by_paragraph.values(),
-               key=lambda items: sum(e.score for e in items[:PARAGRAPH_UNITS]) / min(
-                   len(items), PARAGRAPH_UNITS))
+
+    def strength(items: list[Evidence]) -> float:
+        return sum(e.score for e in items[:PARAGRAPH_UNITS]) / min(len(items), PARAGRAPH_UNITS)
+
+    best = max(by_paragraph.values(), key=strength)
+    unit = best[0].unit
+    earlier = [items for items in by_paragraph.values()
+               if items[0].unit.source.key == unit.source.key
+               and min(e.unit.char_start for e in items) < unit.char_start
+               and unit.path.startswith(items[0].unit.path)
+               and strength(items) >= strength(best) - WALK_START_MARGIN]
+    if earlier:
+        best = min(earlier, key=lambda items: min(e.unit.char_start for e in items))
     return best[0]
 
 
