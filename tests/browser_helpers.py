@@ -99,9 +99,9 @@ def axe_violations(page: Any) -> list[str]:
 
 _OVERFLOW_JS = ("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
                 " - window.innerWidth")
-#: How long the layout may take to settle. On a fresh browser's first load, Gradio's
-#: container is laid out a few hundred milliseconds wider than a 320 px window before the
-#: page's own styles apply; what a reader then sees is what counts.
+#: How long the layout may take to settle after a change (an answer streaming in); what a
+#: reader then sees is what counts. The first paint itself is checked by the same call: the
+#: page's width rules are in its first HTML (ui/style.py FIRST_PAINT_CSS).
 SETTLE_MS = 5_000
 
 

@@ -66,11 +66,20 @@ THEME = gr.themes.Soft(
     button_secondary_text_color_hover_dark="*neutral_50",
 )
 
-CSS = """
-/* --- basics: readable at any width, focus always visible --- */
+#: The page's width rules, in the first HTML (``HEAD``) so that nothing is laid out wider
+#: first. On a phone Gradio's own 32 px side padding of the page's main column is dropped
+#: (the container keeps .75rem): with it, a 320 px window left 232 px for the text, less
+#: than the Swedish header's longest word, and the page scrolled sideways by 29 px.
+FIRST_PAINT_CSS = """
 .gradio-container { max-width: 60rem !important; padding-left: .75rem !important;
   padding-right: .75rem !important; margin-left: auto !important;
   margin-right: auto !important; }
+@media (max-width: 480px) {
+  .gradio-container .main { padding-left: 0 !important; padding-right: 0 !important; } }
+"""
+
+CSS = """
+/* --- basics: readable at any width, focus always visible --- */
 .visio-html blockquote, .visio-html a, .visio-html .visio-sources { font-size: inherit; }
 .visio-sr { position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px;
   overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
@@ -197,8 +206,9 @@ mark { background: #fff1a8; color: #1f2937; padding: 0 .1em; border-radius: 2px;
 }
 """
 
-#: Runs once in <head>: live regions, the language switch's state, a new question shown.
-HEAD = """
+#: In <head>: the width rules before anything is laid out; a script for live regions, the
+#: language switch's state and bringing a new question into view.
+HEAD = f"<style>{FIRST_PAINT_CSS}</style>" + """
 <script>
 (() => {
   const live = {
