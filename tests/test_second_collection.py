@@ -31,9 +31,9 @@ pytestmark = [
 ]
 HELD_OUT = SETS_DIR / "gimp-heldout.jsonl"
 #: Regression guards, a few points below what the held-out questions measure (README
-#: "Evaluation": 0.68 / 0.64 fully right, refusal recall 0.70); nothing is fitted on them.
-MINIMUMS = {"pages": {"fully_right": 0.6, "refusal_recall": 0.6},
-            "manual": {"fully_right": 0.57, "refusal_recall": 0.6}}
+#: "Evaluation": 0.59 / 0.61 fully right, refusal recall 0.82); nothing is fitted on them.
+MINIMUMS = {"pages": {"fully_right": 0.55, "refusal_recall": 0.75},
+            "manual": {"fully_right": 0.56, "refusal_recall": 0.75}}
 
 
 def deployed(settings: Settings, embedder, layout: str) -> Settings:
