@@ -264,7 +264,8 @@ class WordingMatch:
     """A verbatim passage found by the staff wording search.
 
     ``highlights`` are (start, end) offsets inside ``text`` that match the
-    searched phrase or its words; ``exact`` says the whole phrase occurs.
+    searched phrase or its words; ``exact`` says the whole phrase occurs, ``inflected``
+    that it occurs with its words in other forms ("kestävän kehityksen").
     """
 
     doc_id: str
@@ -278,6 +279,7 @@ class WordingMatch:
     exact: bool
     score: float
     source_url: str = ""
+    inflected: bool = False  # the whole phrase in order, its words in other forms
     translation: bool = False
     official: bool = True
     counterpart: Counterpart | None = None

@@ -24,6 +24,9 @@ from assistant.retrieval import Snapshot
 from assistant.types import Counterpart, Unit, WordingMatch
 
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
+#: Base scores that rank the kinds of find: the phrase as written, then inflected, then
+#: its words anywhere in a unit (plus their share), then closeness in meaning (below 1).
+EXACT, INFLECTED, KEYWORDS = 3.0, 2.0, 1.0
 MIN_TERM_SHARE = 0.5  # keyword match: at least half of the phrase's terms
 MIN_SIMILARITY = 0.80  # meaning match: e5 cosine floor for "closest" passages
 CLOSEST = 5
@@ -69,18 +72,19 @@ def find_units(library: Snapshot, embedder: Embedder, phrase: str, lang: str | N
     for unit in units:
         spans = [m.span() for m in pattern.finditer(unit.text)]
         if spans:
-            found[unit.id] = Found(unit, 2.0 + len(spans) * 0.01, True, tuple(spans))
+            found[unit.id] = Found(unit, EXACT + len(spans) * 0.01, True, tuple(spans))
             continue
         if not phrase_terms:
             continue
         inflected = inflected_spans(unit, phrase)
         if inflected:
-            found[unit.id] = Found(unit, 1.9, False, tuple(inflected), inflected=True)
+            found[unit.id] = Found(unit, INFLECTED + len(inflected) * 0.01, False,
+                                   tuple(inflected), inflected=True)
             continue
         shared = phrase_terms & set(unit.terms)
         share = len(shared) / len(phrase_terms)
         if share >= MIN_TERM_SHARE:
-            found[unit.id] = Found(unit, 1.0 + share, False,
+            found[unit.id] = Found(unit, KEYWORDS + share, False,
                                    tuple(_word_spans(unit.text, shared, unit.source.lang)))
     if len(found) < CLOSEST and units:
         vector = embedder.embed_query(phrase)
@@ -157,7 +161,8 @@ def _match(library: Snapshot, found: Found) -> WordingMatch:
     return WordingMatch(
         doc_id=source.doc_id, lang=source.lang, title=source.title, section=unit.section,
         text=unit.text, char_start=unit.char_start, char_end=unit.char_end,
-        highlights=tuple(found.highlights), exact=found.exact, score=round(found.score, 6),
+        highlights=tuple(found.highlights), exact=found.exact, inflected=found.inflected,
+        score=round(found.score, 6),
         source_url=source.source_url, translation=source.translation, official=source.official,
         counterpart=counterpart(library, unit))
 

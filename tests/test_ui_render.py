@@ -199,6 +199,14 @@ def test_wording_card_shows_both_languages_side_by_side_with_translation_marked(
     assert "1 passager" in out or "1 passage" in out
 
 
+def test_wording_card_says_which_kind_of_find_it_is():
+    inflected = wording_match(exact=False, inflected=True, highlights=((3, 16),))
+    assert "böjd form" in render.match_html(inflected, "sv")
+    assert "taivutettu muoto" in render.match_html(inflected, "fi")
+    near = wording_match(exact=False, highlights=())
+    assert "närliggande passage" in render.match_html(near, "sv")
+
+
 def test_copy_button_carries_the_exact_text_and_its_source():
     out = render.match_html(wording_match(), "fi")
     copied = html.unescape(re.search(r'data-copy="([^"]*)"', out).group(1))

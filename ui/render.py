@@ -352,7 +352,8 @@ def copy_text(match: WordingMatch, ui_lang: str) -> str:
 
 def match_html(match: WordingMatch, ui_lang: str) -> str:
     """One found passage beside its counterpart in the other language, with a copy button."""
-    kind = label(ui_lang, "wording_exact" if match.exact else "wording_near")
+    kind = label(ui_lang, "wording_exact" if match.exact else
+                 "wording_inflected" if match.inflected else "wording_near")
     main = (f'<div class="visio-passage" lang="{esc(match.lang)}">'
             f'<div class="visio-passage-lang">'
             f'{esc(passage_heading(ui_lang, match.lang, match.translation, match.official))}'
