@@ -436,11 +436,11 @@ def _lead(scored: Scored, thing: frozenset[str], budget: int) -> Selection | Non
                  if u.path.startswith(scope) and not is_echo(u, scored.context_terms)]
         if not units:
             continue
-        first = units[0]
-        paragraph = [u for u in units
-                     if (u.group if first.form in LIST_FORMS else u.block) ==
-                     (first.group if first.form in LIST_FORMS else first.block)]
-        kept = _within_budget(paragraph, budget)
+        first = units[0]  # its paragraph, or the list it opens
+        together = (library.group_units(first) if first.form in LIST_FORMS
+                    else library.block_units(first))
+        kept = _within_budget([u for u in together if not is_echo(u, scored.context_terms)],
+                              budget)
         return _grouped(scored.retrieval, [(item.hit, u) for u in kept], "lead", item)
     return None
 
