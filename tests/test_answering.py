@@ -88,12 +88,18 @@ description:
 """
 
 
+def town_assistant(documents, tmp_path_factory, name: str):
+    """An assistant on some of the town's documents, named as the town's collection.
+
+    The hashing embedder's similarities are not e5's: the relevance threshold, calibrated
+    for e5, is set to "any evidence above chance" here."""
+    return memory_assistant(documents, tmp_path_factory.mktemp(name),
+                            collection_yaml=COLLECTION, refusal_threshold=0.0)
+
+
 @pytest.fixture(scope="module")
 def town(tmp_path_factory):
-    # The hashing embedder's similarities are not e5's: the relevance threshold, calibrated
-    # for e5, is set to "any evidence above chance" here.
-    return memory_assistant(CORPUS, tmp_path_factory.mktemp("answering"),
-                            collection_yaml=COLLECTION, refusal_threshold=0.0)
+    return town_assistant(CORPUS, tmp_path_factory, "answering")
 
 
 def text(lang: str, key: str, **values: object) -> str:
@@ -257,8 +263,7 @@ Badplatsen ligger i Norrby vid sjön och har en brygga.
 
 @pytest.fixture(scope="module")
 def captioned(tmp_path_factory):
-    return memory_assistant(CAPTIONED, tmp_path_factory.mktemp("captioned"),
-                            collection_yaml=COLLECTION, refusal_threshold=0.0)
+    return town_assistant(CAPTIONED, tmp_path_factory, "captioned")
 
 
 def test_a_caption_repeating_the_collections_name_names_no_place(captioned) -> None:
@@ -301,8 +306,7 @@ Du hittar filtret Gråskala i menyn Färger → Gråskala.
 
 @pytest.fixture(scope="module")
 def app_help(tmp_path_factory):
-    return memory_assistant(APP_HELP, tmp_path_factory.mktemp("app_help"),
-                            collection_yaml=COLLECTION, refusal_threshold=0.0)
+    return town_assistant(APP_HELP, tmp_path_factory, "app_help")
 
 
 def test_a_key_combination_given_in_the_list_after_its_command_answers(app_help) -> None:
