@@ -24,7 +24,6 @@ Nothing here names a document, a kind or a phrase of any corpus.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -32,7 +31,7 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.chunking import PATH_SEPARATOR, context_headings, count_tokens
-from assistant.lexical import MIN_PREFIX_STEM, overlap, terms
+from assistant.lexical import MIN_PREFIX_STEM, common_prefix, named_parts, overlap, terms
 from assistant.retrieval import Retrieval, Snapshot
 from assistant.types import Hit, Unit
 
@@ -212,19 +211,10 @@ def covered(term: str, reference: set[str] | frozenset[str]) -> bool:
         return False
     for other in reference:
         shortest = min(len(term), len(other))
-        if shortest >= MIN_PREFIX_STEM - 1 and _common_prefix(term, other) >= max(
+        if shortest >= MIN_PREFIX_STEM - 1 and common_prefix(term, other) >= max(
                 MIN_PREFIX_STEM - 1, shortest - 2):
             return True
     return False
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 # --- scope ---------------------------------------------------------------------------------
@@ -411,8 +401,7 @@ def _defined_thing(scored: Scored, names: Sequence[str]) -> frozenset[str]:
     collection's own name."""
     lang = scored.retrieval.lang
     codes = [lang] if lang else []
-    named = [part for name in names for part in re.split(r"[\s\-–]+", name)
-             if part[:1].isupper() or part[:1].isdigit()]
+    named = [part for name in names for part in named_parts(name)]
     found = frozenset(t for part in named for t in terms(part, codes)) if codes else frozenset()
     if found:
         return found

@@ -121,6 +121,23 @@ class BM25:
         return result
 
 
+def named_parts(name: str) -> list[str]:
+    """The parts of a name that carry it: its capitalised words and those with digits
+    ("FN-dokument" → "FN", "filtret Sepia" → "Sepia", "GIMP 2.10" → "GIMP", "2.10")."""
+    return [p for p in re.split(r"[\s\-–]+", name)
+            if p and (p[:1].isupper() or any(ch.isdigit() for ch in p))]
+
+
+def common_prefix(a: str, b: str) -> int:
+    """How many letters two terms share from their start (stems of inflected forms)."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 def overlap(query_terms: Sequence[str], text_terms: Sequence[str],
             idf: dict[str, float] | None = None) -> float:
     """Share of the query's terms found in a text (0..1), each weighted by its IDF.

@@ -41,7 +41,7 @@ from assistant import languages
 from assistant.chunking import split_sentences
 from assistant.config import Settings
 from assistant.embeddings import Embedder
-from assistant.lexical import BM25, terms, words
+from assistant.lexical import BM25, named_parts, terms, words
 from assistant.store import Generation, IndexStore, IndexUnavailable
 from assistant.types import DEFAULT_KIND, Hit, Passage, Source, Unit
 
@@ -218,8 +218,7 @@ class Snapshot:
         A hyphenated or multi-word name is mentioned when its capitalised parts are
         ("FN-dokument": "FN"); a number must occur as such.
         """
-        parts = [p for p in re.split(r"[\s\-–]+", name) if p]
-        named = [p for p in parts if p[:1].isupper() or any(ch.isdigit() for ch in p)] or parts
+        named = named_parts(name) or [p for p in re.split(r"[\s\-–]+", name) if p]
         return all(self._knows(w) for part in named for w in words(part)
                    if len(w) > 1 or w.isdigit())
 

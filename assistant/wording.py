@@ -19,7 +19,7 @@ import numpy as np
 
 from assistant import languages
 from assistant.embeddings import Embedder
-from assistant.lexical import MIN_PREFIX_STEM, terms
+from assistant.lexical import MIN_PREFIX_STEM, common_prefix, terms
 from assistant.retrieval import Snapshot
 from assistant.types import Counterpart, Unit, WordingMatch
 
@@ -137,14 +137,7 @@ def _inflects(term: str, stem: str) -> bool:
     the stem but its last two letters (consonant gradation: "kehity" / "kehityks"), so a
     compound with more after a shared beginning ("hyvinvointi" for "hyvinvointialue") is
     another word."""
-    if term == stem:
-        return True
-    shared = 0
-    for a, b in zip(term, stem, strict=False):
-        if a != b:
-            break
-        shared += 1
-    return shared >= max(MIN_PREFIX_STEM - 1, len(stem) - 2)
+    return term == stem or common_prefix(term, stem) >= max(MIN_PREFIX_STEM - 1, len(stem) - 2)
 
 
 def _word_spans(text: str, shared: set[str], lang: str) -> list[tuple[int, int]]:

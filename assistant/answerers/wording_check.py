@@ -39,11 +39,9 @@ class WordingAnswerer:
         language = languages.get(query.lang)
         phrase = query.quoted[0]
         found = find_units(library, context.embedder, phrase)
-        exact = sorted((f for f in found if f.exact),
-                       key=lambda f: (f.unit.source.lang != query.lang, -f.score))
-        if not exact:  # inflected ("kestävän kehityksen" for "kestävä kehitys"): say so
-            exact = sorted((f for f in found if f.inflected),
-                           key=lambda f: (f.unit.source.lang != query.lang, -f.score))
+        # As written; failing that, inflected ("kestävän kehityksen" for "kestävä kehitys").
+        exact = ([f for f in found if f.exact] or [f for f in found if f.inflected])
+        exact.sort(key=lambda f: (f.unit.source.lang != query.lang, -f.score))
         parts: list[str] = []
         citations: list[Citation] = []
         for f in exact[:MAX_QUOTED]:
