@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import takewhile
 
 import numpy as np
 
@@ -325,23 +326,34 @@ def _best(scored: Scored, anchor: Evidence, max_units: int, max_tokens: int) -> 
 
 def _with_announced_lists(scored: Scored, units: list[tuple[int, Unit]],
                           budget: int) -> list[tuple[int, Unit]]:
-    """A chosen sentence ending in a colon promises the list after it ("Några åtgärder
-    kan inte ångras:"): the list comes along."""
+    """A chosen sentence ending in a colon promises what comes after it ("Några åtgärder
+    kan inte ångras:"): the list after it, or — where the promised things are terms with
+    their descriptions, which Markdown has no list for — the paragraphs after it up to
+    the next heading, within the budget."""
     library = scored.retrieval.library
     if library is None:
         return units
     result = list(units)
     taken = {u.id for _, u in units}
     for index, unit in units:
-        if not _introduces_list(library, unit):
-            continue
-        following = library.neighbour(unit, 1)
-        assert following is not None
-        for member in _within_budget(library.group_units(following), budget):
+        announced = _announced(library, unit)
+        for member in _within_budget(announced, budget):
             if member.id not in taken:
                 taken.add(member.id)
                 result.append((index, member))
     return result
+
+
+def _announced(library: Snapshot, unit: Unit) -> tuple[Unit, ...]:
+    """What a sentence ending in a colon at the end of its paragraph announces."""
+    following = library.neighbour(unit, 1)
+    if (not unit.text.rstrip().endswith(":") or following is None
+            or following.block == unit.block):
+        return ()
+    if following.form in LIST_FORMS:
+        return library.group_units(following)
+    return tuple(takewhile(lambda u: u.section_index == unit.section_index,
+                           library.following(unit)))
 
 
 def _with_whole_lists(scored: Scored, units: list[tuple[int, Unit]],

@@ -166,6 +166,37 @@ def test_a_procedure_is_quoted_whole_and_in_order(town) -> None:
     assert steps == sorted(steps)
 
 
+RULES = document("regler", "sv", "Regler för simhallen", """# Regler för simhallen
+
+Nästan allt är tillåtet i simhallen. Det finns några få saker som aldrig är tillåtna i simhallen:
+
+Glas vid bassängen
+
+Glas går sönder och skär bara fötter, därför tas inga glasflaskor med.
+
+Löpning på kaklet
+
+Kaklet är halt, och den som springer kan falla.
+
+# Öppettider
+
+Simhallen är öppen varje dag från sju till tjugo.
+""", kind="service")
+
+
+def test_a_sentence_ending_in_a_colon_brings_the_terms_it_announces(tmp_path_factory) -> None:
+    """Terms with their descriptions have no list form in Markdown: what a colon announces
+    is the paragraphs after it, up to the next heading, each on its own line."""
+    rules = town_assistant([RULES, POOL], tmp_path_factory, "announced")
+    answer = rules.ask("Vilka saker är aldrig tillåtna i simhallen?")
+    assert not answer.refused
+    lines = answer.answer.splitlines()
+    for paragraph in ("”Glas vid bassängen”", "”Löpning på kaklet”",
+                      "”Kaklet är halt, och den som springer kan falla.”"):
+        assert any(line.startswith(paragraph) for line in lines), paragraph
+    assert "öppen varje dag" not in answer.answer  # the next section is not announced
+
+
 def test_a_question_naming_a_document_gets_its_whole_text(town) -> None:
     answer = town.ask("Vad står det i planen för parker?")
     assert "Parkerna ska få fler träd och lekplatser." in answer.answer

@@ -63,8 +63,8 @@ def quotes(selection: Selection, lang: str, first: int = 1) -> tuple[str, list[C
 
 
 def quote_lines(units: Sequence[Unit]) -> list[str]:
-    """Quoted lines: adjacent sentences read as one quote (a gap shows as …); list items
-    and line blocks each stand on their own line."""
+    """Quoted lines: adjacent sentences of a paragraph read as one quote (a gap shows as
+    …); the next paragraph, list items and line blocks each stand on their own line."""
     lines: list[str] = []
     prose: list[str] = []
     previous: Unit | None = None
@@ -79,9 +79,11 @@ def quote_lines(units: Sequence[Unit]) -> list[str]:
             flush()
             lines.append(f"”{unit.text}”" if unit.form == "lines" else f"– ”{unit.text}”")
         else:
-            if prose:
-                adjacent = previous is not None and previous.form == "sentence" and (
-                    unit.ordinal == previous.ordinal + 1)
+            adjacent = previous is not None and previous.form == "sentence" and (
+                unit.ordinal == previous.ordinal + 1)
+            if prose and adjacent and unit.block != previous.block:
+                flush()  # the next paragraph: its own line, as in the source
+            elif prose:
                 prose.append(" " if adjacent else " … ")
             prose.append(unit.text)
         previous = unit
