@@ -13,11 +13,13 @@ the closest unit by meaning, marked as such.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from assistant import languages
+from assistant.chunking import PATH_SEPARATOR
 from assistant.embeddings import Embedder
 from assistant.lexical import MIN_PREFIX_STEM, common_prefix, terms
 from assistant.retrieval import Snapshot
@@ -94,6 +96,41 @@ def find_units(library: Snapshot, embedder: Embedder, phrase: str, lang: str | N
             if unit.id not in found and sims[index] >= MIN_SIMILARITY:
                 found[unit.id] = Found(unit, float(sims[index]), False, ())
     return sorted(found.values(), key=lambda f: (-f.score, f.unit.id))[:limit]
+
+
+@dataclass(frozen=True)
+class HeadingFind:
+    """A title or heading holding the phrase as written, with the first unit under it
+    (what a citation of the heading points at)."""
+
+    heading: str
+    unit: Unit
+
+
+def find_headings(library: Snapshot, phrase: str, lang: str | None = None) -> list[HeadingFind]:
+    """Titles and headings holding ``phrase`` as written: staff check those words too
+    ("FN:s Agenda 2030" may stand only in a title), and they are not quotable units."""
+    pattern = phrase_pattern(phrase.strip())
+    finds: list[HeadingFind] = []
+    for source in library.documents(lang):
+        units = library.units_of(source)
+        if not units:
+            continue
+        seen: set[str] = set()
+        for heading, unit in [(source.title, units[0]), *_first_under_headings(units)]:
+            if heading not in seen and pattern.search(heading):
+                seen.add(heading)
+                finds.append(HeadingFind(heading, unit))
+    return finds
+
+
+def _first_under_headings(units: Sequence[Unit]) -> list[tuple[str, Unit]]:
+    """Each heading of a document's section paths with the first unit under it."""
+    firsts: dict[str, Unit] = {}
+    for unit in units:
+        for heading in unit.path.split(PATH_SEPARATOR) if unit.path else ():
+            firsts.setdefault(heading, unit)
+    return list(firsts.items())
 
 
 def phrase_pattern(phrase: str) -> re.Pattern[str]:

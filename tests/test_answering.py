@@ -227,6 +227,18 @@ def test_a_wording_check_says_yes_with_the_exact_sentence(town) -> None:
     assert "Föreningar kan söka verksamhetsbidrag en gång om året." in answer.answer
 
 
+def test_a_wording_check_finds_a_phrase_standing_only_in_a_title_or_heading(town) -> None:
+    answer = town.ask("Står det 'Parkeringstillstånd för boende' någonstans?")
+    assert not answer.refused and quoted_ids(answer) == ["parkering"]
+    assert answer.answer.startswith(text("sv", "wording_found_title",
+                                         phrase="Parkeringstillstånd för boende",
+                                         title="Parkeringstillstånd för boende"))
+    answer = town.ask("Står det 'Lokaler' någonstans?")
+    assert not answer.refused and quoted_ids(answer) == ["handbok"]
+    assert answer.answer.startswith(text("sv", "wording_found_heading", phrase="Lokaler",
+                                         heading="2. Lokaler", title="Handbok för föreningar"))
+
+
 def test_a_wording_check_says_no_when_the_phrase_is_not_there(town) -> None:
     answer = town.ask("Står det 'gratis parkering' någonstans?")
     assert answer.refused

@@ -3,9 +3,10 @@
 Staff checking a text want a yes or a no and the exact sentence, not the closest
 paragraph. A question that quotes a phrase and asks whether it stands in the
 text (the language file's "wording" expressions) is answered from the wording
-search: yes with the sentences that hold it verbatim (failing that, inflected, saying in
-which form), each cited; or no, with the closest sentence clearly framed as such (and
-then the answer is a decline).
+search: yes with the sentences that hold it verbatim (failing that, inflected, saying
+in which form; failing that, the titles or headings holding it as written), each
+cited; or no, with the closest sentence clearly framed as such (and then the answer
+is a decline).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from assistant.answerers.compose import citation, stream_words
 from assistant.retrieval import Snapshot
 from assistant.types import Answer, Citation
 from assistant.understanding import Query
-from assistant.wording import find_units
+from assistant.wording import find_headings, find_units
 
 #: Sentences quoted at most for a phrase that stands in many places.
 MAX_QUOTED = 3
@@ -54,6 +55,19 @@ class WordingAnswerer:
                      language.text("wording_found", phrase=phrase, title=f.unit.source.title))
             parts.append(f"{found}\n”{f.unit.text}” [{n}]")
             citations.append(citation(n, passage, f.score, [f.unit]))
+        if not citations:
+            headings = sorted(find_headings(library, phrase),
+                              key=lambda h: h.unit.source.lang != query.lang)
+            for heading in headings[:MAX_QUOTED]:
+                passage = library.passage_of(heading.unit)
+                if passage is None:
+                    continue
+                n = len(citations) + 1
+                title = heading.unit.source.title
+                key = "wording_found_title" if heading.heading == title else "wording_found_heading"
+                parts.append(language.text(key, phrase=phrase, heading=heading.heading,
+                                           title=title) + f" [{n}]")
+                citations.append(citation(n, passage, 1.0))
         refused = not citations
         if refused:
             parts = [language.text("wording_missing", phrase=phrase)]
