@@ -17,7 +17,7 @@ import re
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -28,6 +28,10 @@ from assistant import languages
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
 #: A query stem at least this long also matches the terms it is the beginning of.
 MIN_PREFIX_STEM = 5
+#: A query stem at least this long also matches the compounds it ends ("ikkuna" meets
+#: "kuvaikkuna", "lager" meets "textlager"): a compound's last part says what it is.
+#: 0 turns compound heads off.
+MIN_HEAD_STEM = 6
 
 _STEMMERS_LOCK = threading.Lock()
 
@@ -64,24 +68,34 @@ def terms(text: str, codes: Iterable[str]) -> list[str]:
 
 
 class Vocabulary:
-    """Sorted distinct terms, to find the compounds a query stem begins."""
+    """Sorted distinct terms, to find the compounds a query stem begins or ends."""
 
     def __init__(self, terms_: Iterable[str]) -> None:
         self.sorted = sorted(set(terms_))
+        self.reversed = sorted(t[::-1] for t in self.sorted)
 
     def expand(self, query_terms: Iterable[str]) -> dict[str, str]:
         """Each matching vocabulary term → the query term it stands for."""
         matched: dict[str, str] = {}
         for term in dict.fromkeys(query_terms):
             matched.setdefault(term, term)
-            if len(term) < MIN_PREFIX_STEM or term.isdigit():
+            if term.isdigit():
                 continue
-            start = bisect.bisect_left(self.sorted, term)
-            for candidate in self.sorted[start:]:
-                if not candidate.startswith(term):
-                    break
-                matched.setdefault(candidate, term)
+            if len(term) >= MIN_PREFIX_STEM:
+                for candidate in _starting_with(self.sorted, term):
+                    matched.setdefault(candidate, term)
+            if MIN_HEAD_STEM and len(term) >= MIN_HEAD_STEM:
+                for candidate in _starting_with(self.reversed, term[::-1]):
+                    matched.setdefault(candidate[::-1], term)
         return matched
+
+
+def _starting_with(sorted_terms: Sequence[str], prefix: str) -> Iterator[str]:
+    start = bisect.bisect_left(sorted_terms, prefix)
+    for candidate in sorted_terms[start:]:
+        if not candidate.startswith(prefix):
+            return
+        yield candidate
 
 
 class BM25:
@@ -151,7 +165,9 @@ def overlap(query_terms: Sequence[str], text_terms: Sequence[str],
         return 0.0
     present = set(text_terms)
     hits = {q for q in wanted if q in present or (
-        len(q) >= MIN_PREFIX_STEM and not q.isdigit() and any(t.startswith(q) for t in present))}
+        len(q) >= MIN_PREFIX_STEM and not q.isdigit() and any(t.startswith(q) for t in present))
+        or (MIN_HEAD_STEM and len(q) >= MIN_HEAD_STEM and not q.isdigit()
+            and any(t.endswith(q) for t in present))}
     if idf is None:
         return len(hits) / len(wanted)
     ceiling = max(idf.values(), default=1.0)

@@ -23,6 +23,16 @@ def test_a_query_stem_matches_the_compounds_it_begins() -> None:
     assert overlap(terms("kontakta", ["sv"]), docs[0]) == 1.0
 
 
+def test_a_query_stem_matches_the_compounds_it_ends() -> None:
+    """A compound's last part says what it is: "asetuksia" finds "oletusasetukset"."""
+    docs = [terms(t, ["fi"]) for t in ("Oletusasetukset palautetaan.", "Kerrokset ovat pinossa.")]
+    query = terms("Mitä asetuksia on?", ["fi"])
+    scores = BM25(docs).scores(query)
+    assert scores[0] > 0 and scores[1] == 0
+    assert overlap(query, docs[0]) == 1.0
+    assert overlap(terms("penseln", ["sv"]), terms("Välj målarpenseln", ["sv"])) == 1.0
+
+
 def test_bm25_ranks_the_document_with_the_rare_term_first() -> None:
     docs = [terms(t, ["sv"]) for t in (
         "Små kommuner har snabbt bredband.",
