@@ -32,7 +32,7 @@ from assistant.chunking import count_tokens
 from assistant.collection import CollectionInfo, load_collection
 from assistant.config import Settings
 from assistant.embeddings import Embedder, get_embedder
-from assistant.evidence import score, select
+from assistant.evidence import score, select, with_way_there
 from assistant.language import detect_language, detector
 from assistant.lexical import terms
 from assistant.retrieval import Retrieval, Retriever, Snapshot, VisioRetriever, hits_from_documents
@@ -196,6 +196,7 @@ class Assistant:
                            max_units=self.settings.max_answer_sentences,
                            max_tokens=self.settings.max_answer_tokens, names=query.names)
         selection = with_what_is_asked(selection, scored, query)
+        selection = with_way_there(selection, scored, query.asks)
         relevance = confidence(scored, self.settings, query.wants) - self.chance_level(
             context.library, query.lang)
         verdict = judge(query, scored, selection, relevance, self.settings)

@@ -24,6 +24,8 @@ Nothing here names a document, a kind or a phrase of any corpus.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -651,6 +653,64 @@ def _grouped(retrieval: Retrieval, pairs: Sequence[tuple[int, Unit]], scope: str
     groups = tuple((hits[pid], tuple(sorted(members[pid].values(), key=lambda u: u.char_start)))
                    for pid in order)
     return Selection(groups, scope, anchor)
+
+
+#: A way through an interface: labels joined by arrows ("Suotimet → Paranna → Punaiset
+#: silmät", "Asetukset ▸ Näyttö"), as software documentation writes how to reach a thing.
+UI_PATH = re.compile(r"\w\S*\s*[→▸]\s*\w")
+#: Questions that a way there completes: how to do something, whether it can be done.
+WAY_ASKS = frozenset(("procedure", "ability"))
+#: A heading recurring under this many sections names a facet ("Overview"), not a thing:
+#: structural, not fitted (a thing's own heading stands once).
+FACET_MIN_SECTIONS = 3
+_NUMBERING = re.compile(r"^(?:[A-Za-z]\.)?(?:\d+\.)*\d*\.?\s+")
+
+
+def with_way_there(selection: Selection, scored: Scored, asks: frozenset[str]) -> Selection:
+    """How to reach what the answer describes, when the question asks how or whether it
+    can be done and its documentation gives a way through the interface that the
+    quoted sentences do not: "Voiko punaiset silmät korjata?" wants the filter's menu
+    path as well as what the filter does."""
+    anchor = selection.anchor
+    library = scored.retrieval.library
+    if (library is None or anchor is None or not asks & WAY_ASKS
+            or any(UI_PATH.search(u.text) for u in selection.units)):
+        return selection
+    unit = anchor.unit
+    levels = [p for p in unit.path.split(PATH_SEPARATOR) if p]
+    facets = _facet_headings(library)
+    while levels and _bare_heading(levels[-1]) in facets:
+        levels.pop()  # "Overview", "Options": a facet of the thing above it
+    thing = {t for t in terms(levels[-1] if levels else unit.source.title, [unit.source.lang])
+             if not t.isdigit()}
+    prefix = PATH_SEPARATOR.join(levels)
+    ways = [(sum(covered(t, set(u.terms)) for t in thing), u)
+            for u in library.units_of(unit.source)
+            if u.path.startswith(prefix) and UI_PATH.search(u.text)
+            and not is_echo(u, scored.context_terms)]
+    ways = [(named, u) for named, u in ways if named]  # a way to the thing, not elsewhere
+    if not ways:
+        return selection
+    _, best = max(ways, key=lambda w: (w[0], -abs(w[1].char_start - unit.char_start)))
+    return add_units(selection, scored.retrieval, [(anchor.hit, best)])
+
+
+def _facet_headings(library: Snapshot) -> frozenset[str]:
+    """Headings that recur under many sections ("Yleiskatsaus", "Asetukset", "Aktivera
+    kommandot"): they name a facet of the thing their parent heading names."""
+    cached = library.cache.get("facet_headings")
+    if cached is None:
+        sections = {(u.source.key, u.path) for u in library.units}
+        counts = Counter(_bare_heading(path.split(PATH_SEPARATOR)[-1])
+                         for _, path in sections if path)
+        cached = library.cache["facet_headings"] = frozenset(
+            heading for heading, n in counts.items() if n >= FACET_MIN_SECTIONS)
+    return cached
+
+
+def _bare_heading(heading: str) -> str:
+    """A heading without its numbering ("12.7.1. Yleiskatsaus" → "yleiskatsaus")."""
+    return _NUMBERING.sub("", heading).strip().casefold()
 
 
 def add_units(selection: Selection, retrieval: Retrieval,

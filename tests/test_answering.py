@@ -197,6 +197,52 @@ def test_a_sentence_ending_in_a_colon_brings_the_terms_it_announces(tmp_path_fac
     assert "öppen varje dag" not in answer.answer  # the next section is not announced
 
 
+FILTERS = document("filter", "sv", "Bildprogrammets filter", """# Bildprogrammets filter
+
+## Röda ögon
+
+### Översikt
+
+Filtret tar bort röda ögon från foton tagna med blixt.
+
+### Aktivera filtret
+
+Filtret finns i menyn Filter → Förbättra → Röda ögon.
+
+## Skärpa
+
+### Översikt
+
+Filtret gör suddiga foton skarpare.
+
+### Aktivera filtret
+
+Filtret finns i menyn Filter → Förbättra → Skärpa.
+
+## Brus
+
+### Översikt
+
+Filtret lägger till brus i bilden.
+
+### Aktivera filtret
+
+Filtret finns i menyn Filter → Brus → Brus.
+""", kind="manual")
+
+
+def test_asked_whether_something_can_be_done_the_answer_shows_the_way_there(
+        tmp_path_factory) -> None:
+    """A heading under many sections ("Översikt") is a facet of the thing above it: the
+    way there is the menu path under that thing, not another thing's."""
+    manual = town_assistant([FILTERS], tmp_path_factory, "ways")
+    answer = manual.ask("Kan man ta bort röda ögon från foton?")
+    assert not answer.refused
+    assert "tar bort röda ögon" in answer.answer
+    assert "Filter → Förbättra → Röda ögon" in answer.answer
+    assert "Skärpa" not in answer.answer and "Brus" not in answer.answer
+
+
 def test_a_question_naming_a_document_gets_its_whole_text(town) -> None:
     answer = town.ask("Vad står det i planen för parker?")
     assert "Parkerna ska få fler träd och lekplatser." in answer.answer
