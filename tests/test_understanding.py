@@ -91,6 +91,10 @@ def test_small_talk_is_recognised_in_its_language(message: str, lang: str, kind:
     ("Vad menas med verksamhetsbidrag?", "sv", {"definition"}),
     ("Mitä Rajaa-komento tekee?", "fi", {"definition"}),
     ("Mikä on kirjastokortti?", "fi", {"definition"}),
+    ("Och om jag vill låna en e-bok?", "sv", {"procedure"}),  # "if I want X" asks how
+    ("Entä jos haluan varata salin?", "fi", {"procedure"}),
+    ("Kan man låna e-böcker?", "sv", {"ability"}),
+    ("Voiko kirjastosta lainata e-kirjoja?", "fi", {"ability"}),
 ])
 def test_what_a_question_asks_for(question: str, lang: str, kinds: set[str]) -> None:
     assert asked_for(question, lang) == kinds
