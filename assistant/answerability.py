@@ -51,6 +51,9 @@ CO_OCCURRING = frozenset(("agent", "place", "count", "value", "key"))
 #: rather than in the same sentence: a key combination is often a clause of its own ("…
 #: Muokkaa → Peru. … kannattaa opetella sen pikavalinta, joka on Ctrl+Z.").
 SAID_IN_PARAGRAPH = frozenset(("key",))
+#: Kinds whose evidence must stand with a name the question gives, when it gives one: the
+#: default of the setting "Pääalue" is a number beside "Pääalue", not beside any setting.
+WITH_THE_NAME = frozenset(("value",))
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _PHONE = re.compile(r"(?<![\w.])\+?\d[\d ()\-/]{5,}\d(?![\w.])")
@@ -342,6 +345,12 @@ def topic_terms(query: Query) -> set[str]:
     return set(terms(text, [query.lang]))
 
 
+def name_terms(query: Query, context_terms: frozenset[str]) -> frozenset[str]:
+    """The terms of the names the question gives, the collection's own name left out."""
+    return frozenset(t for name in query.names for t in terms(name, [query.lang])
+                     if t not in context_terms and not t.isdigit())
+
+
 def _place(unit: Unit) -> tuple[str, int]:
     """Where a unit stands for "belongs with the answer": its section in a long document,
     else its document."""
@@ -350,7 +359,7 @@ def _place(unit: Unit) -> tuple[str, int]:
 
 def answers(unit: Unit, kind: str, known: frozenset[str], question: set[str],
             context_terms: frozenset[str] = frozenset(),
-            library: Snapshot | None = None) -> bool:
+            library: Snapshot | None = None, named: frozenset[str] = frozenset()) -> bool:
     """Whether a unit holds the kind of information asked for, about what was asked (a name
     must come with a word of the question: see ``CO_OCCURRING``). A line that only repeats
     its title and the collection's name ("– Parker / Ekby stads tjänster") names
@@ -363,6 +372,8 @@ def answers(unit: Unit, kind: str, known: frozenset[str], question: set[str],
     if kind not in CO_OCCURRING:
         return True
     if is_echo(unit, context_terms):
+        return False
+    if kind in WITH_THE_NAME and named and not any(covered(t, set(unit.terms)) for t in named):
         return False
     if library is None or kind not in SAID_IN_PARAGRAPH:
         return bool(question & set(unit.terms))
@@ -390,19 +401,21 @@ def with_what_is_asked(selection: Selection, scored: Scored, query: Query) -> Se
     library = scored.retrieval.library
     known = known_words(query, library)
     question = topic_terms(query)
+    named = name_terms(query, scored.context_terms)
     extra: list[tuple[int, Unit]] = []
     for kind in wanted:
-        if any(answers(u, kind, known, question, scored.context_terms, library)
+        if any(answers(u, kind, known, question, scored.context_terms, library, named)
                for u in selection.units):
             continue
-        found = _closest_holding(scored, kind, selection, known, question)
+        found = _closest_holding(scored, kind, selection, known, question, named)
         if found is not None:
             extra.append(found)
     return add_units(selection, scored.retrieval, extra) if extra else selection
 
 
 def _closest_holding(scored: Scored, kind: str, selection: Selection, known: frozenset[str],
-                     question: set[str]) -> tuple[int, Unit] | None:
+                     question: set[str],
+                     named: frozenset[str] = frozenset()) -> tuple[int, Unit] | None:
     """The unit holding ``kind`` that best belongs with the answer: in the paragraph of a
     quoted unit first, then in a quoted section, then anywhere in the retrieved passages;
     among those, the one most similar to the question. One from elsewhere must stay within
@@ -423,7 +436,7 @@ def _closest_holding(scored: Scored, kind: str, selection: Selection, known: fro
         if unit.id in found or unit.vector is None:
             return
         if not answers(unit, kind, known, question, scored.context_terms,
-                       retrieval.library):
+                       retrieval.library, named):
             return
         similarity = float((vectors @ unit.vector).max())
         closeness = (2 if (unit.source.key, unit.block) in blocks
@@ -463,11 +476,12 @@ def judge(query: Query, scored: Scored, selection: Selection, confidence_value: 
     if wanted:
         known = known_words(query, scored.retrieval.library)
         question = topic_terms(query)
+        named = name_terms(query, scored.context_terms)
         quoted = selection.units
         missing = tuple(k for k in wanted
                         if not any(answers(u, k, known, question, scored.context_terms,
-                                       scored.retrieval.library)
-                                       for u in quoted))
+                                           scored.retrieval.library, named)
+                                   for u in quoted))
         if missing and (len(missing) < len(wanted) or asks_more(query)):
             return Verdict("partial", "not_given", missing, confidence_value)
         if missing:

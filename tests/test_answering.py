@@ -243,6 +243,24 @@ def test_asked_whether_something_can_be_done_the_answer_shows_the_way_there(
     assert "Skärpa" not in answer.answer and "Brus" not in answer.answer
 
 
+SHARPEN = document("skarpa", "sv", "Filtret Skärpa", """# Filtret Skärpa
+
+Radie: standardvärdet är 5 bildpunkter.
+
+Tröskel avgör vilka kanter filtret skärper.
+""", kind="manual")
+
+
+def test_a_value_asked_of_a_named_setting_must_stand_beside_that_name(
+        tmp_path_factory) -> None:
+    """The default of "Radie" does not answer what the default of "Tröskel" is."""
+    filters = town_assistant([SHARPEN, POOL], tmp_path_factory, "values")
+    answer = filters.ask("Vad är standardvärdet för Radie i filtret Skärpa?")
+    assert not answer.refused and "5 bildpunkter" in answer.answer
+    answer = filters.ask("Vad är standardvärdet för Tröskel i filtret Skärpa?")
+    assert answer.refused and answer.missing == ("value",)
+
+
 def test_a_question_naming_a_document_gets_its_whole_text(town) -> None:
     answer = town.ask("Vad står det i planen för parker?")
     assert "Parkerna ska få fler träd och lekplatser." in answer.answer
