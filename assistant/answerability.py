@@ -52,7 +52,7 @@ CO_OCCURRING = frozenset(("agent", "place", "count", "value", "key"))
 #: Muokkaa → Peru. … kannattaa opetella sen pikavalinta, joka on Ctrl+Z.").
 SAID_IN_PARAGRAPH = frozenset(("key",))
 #: Kinds whose evidence must stand with a name the question gives, when it gives one: the
-#: default of the setting "Pääalue" is a number beside "Pääalue", not beside any setting.
+#: default of the setting "Tröskel" is a number beside "Tröskel", not beside any setting.
 WITH_THE_NAME = frozenset(("value",))
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")

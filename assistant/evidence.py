@@ -70,6 +70,15 @@ MAX_COMPARED = 3
 ACROSS_MARGIN = 0.02
 #: Unit forms that are list members (an item, or a numbered step of a procedure).
 LIST_FORMS = ("item", "step")
+#: A way through an interface: labels joined by arrows ("Suotimet → Kohina → Poista
+#: kohina", "Asetukset ▸ Näyttö"), as software documentation writes how to reach a thing.
+UI_PATH = re.compile(r"\w\S*\s*[→▸]\s*\w")
+#: Questions that a way there completes: how to do something, whether it can be done.
+WAY_ASKS = frozenset(("procedure", "ability"))
+#: A heading recurring under this many sections names a facet ("Overview"), not a thing:
+#: structural, not fitted (a thing's own heading stands once).
+FACET_MIN_SECTIONS = 3
+_NUMBERING = re.compile(r"^(?:[A-Za-z]\.)?(?:\d+\.)*\d*\.?\s+")
 
 
 @dataclass(frozen=True)
@@ -328,8 +337,8 @@ def _best(scored: Scored, anchor: Evidence, max_units: int, max_tokens: int) -> 
 
 def _with_announced_lists(scored: Scored, units: list[tuple[int, Unit]],
                           budget: int) -> list[tuple[int, Unit]]:
-    """A chosen sentence ending in a colon promises what comes after it ("Några åtgärder
-    kan inte ångras:"): the list after it, or — where the promised things are terms with
+    """A chosen sentence ending in a colon promises what comes after it ("Tre saker är
+    aldrig tillåtna:"): the list after it, or — where the promised things are terms with
     their descriptions, which Markdown has no list for — the paragraphs after it up to
     the next heading, within the budget."""
     library = scored.retrieval.library
@@ -655,21 +664,10 @@ def _grouped(retrieval: Retrieval, pairs: Sequence[tuple[int, Unit]], scope: str
     return Selection(groups, scope, anchor)
 
 
-#: A way through an interface: labels joined by arrows ("Suotimet → Paranna → Punaiset
-#: silmät", "Asetukset ▸ Näyttö"), as software documentation writes how to reach a thing.
-UI_PATH = re.compile(r"\w\S*\s*[→▸]\s*\w")
-#: Questions that a way there completes: how to do something, whether it can be done.
-WAY_ASKS = frozenset(("procedure", "ability"))
-#: A heading recurring under this many sections names a facet ("Overview"), not a thing:
-#: structural, not fitted (a thing's own heading stands once).
-FACET_MIN_SECTIONS = 3
-_NUMBERING = re.compile(r"^(?:[A-Za-z]\.)?(?:\d+\.)*\d*\.?\s+")
-
-
 def with_way_there(selection: Selection, scored: Scored, asks: frozenset[str]) -> Selection:
     """How to reach what the answer describes, when the question asks how or whether it
     can be done and its documentation gives a way through the interface that the
-    quoted sentences do not: "Voiko punaiset silmät korjata?" wants the filter's menu
+    quoted sentences do not: "Voiko kuvasta poistaa kohinaa?" wants the filter's menu
     path as well as what the filter does."""
     anchor = selection.anchor
     library = scored.retrieval.library

@@ -199,16 +199,6 @@ def test_a_sentence_ending_in_a_colon_brings_the_terms_it_announces(tmp_path_fac
 
 FILTERS = document("filter", "sv", "Bildprogrammets filter", """# Bildprogrammets filter
 
-## Röda ögon
-
-### Översikt
-
-Filtret tar bort röda ögon från foton tagna med blixt.
-
-### Aktivera filtret
-
-Filtret finns i menyn Filter → Förbättra → Röda ögon.
-
 ## Skärpa
 
 ### Översikt
@@ -219,15 +209,25 @@ Filtret gör suddiga foton skarpare.
 
 Filtret finns i menyn Filter → Förbättra → Skärpa.
 
-## Brus
+## Vinjett
 
 ### Översikt
 
-Filtret lägger till brus i bilden.
+Filtret gör bildens hörn mörkare.
 
 ### Aktivera filtret
 
-Filtret finns i menyn Filter → Brus → Brus.
+Filtret finns i menyn Filter → Ljus → Vinjett.
+
+## Kornighet
+
+### Översikt
+
+Filtret lägger till korn som på gammal film.
+
+### Aktivera filtret
+
+Filtret finns i menyn Filter → Brus → Kornighet.
 """, kind="manual")
 
 
@@ -236,16 +236,16 @@ def test_asked_whether_something_can_be_done_the_answer_shows_the_way_there(
     """A heading under many sections ("Översikt") is a facet of the thing above it: the
     way there is the menu path under that thing, not another thing's."""
     manual = town_assistant([FILTERS], tmp_path_factory, "ways")
-    answer = manual.ask("Kan man ta bort röda ögon från foton?")
+    answer = manual.ask("Kan man göra suddiga foton skarpare?")
     assert not answer.refused
-    assert "tar bort röda ögon" in answer.answer
-    assert "Filter → Förbättra → Röda ögon" in answer.answer
-    assert "Skärpa" not in answer.answer and "Brus" not in answer.answer
+    assert "gör suddiga foton skarpare" in answer.answer
+    assert "Filter → Förbättra → Skärpa" in answer.answer
+    assert "Vinjett" not in answer.answer and "Kornighet" not in answer.answer
 
 
 SHARPEN = document("skarpa", "sv", "Filtret Skärpa", """# Filtret Skärpa
 
-Radie: standardvärdet är 5 bildpunkter.
+Styrka: standardvärdet är 5.
 
 Tröskel avgör vilka kanter filtret skärper.
 """, kind="manual")
@@ -253,11 +253,11 @@ Tröskel avgör vilka kanter filtret skärper.
 
 def test_a_value_asked_of_a_named_setting_must_stand_beside_that_name(
         tmp_path_factory) -> None:
-    """The default of "Radie" does not answer what the default of "Tröskel" is."""
+    """The default of "Styrka" does not answer what the default of "Tröskel" is."""
     filters = town_assistant([SHARPEN, POOL], tmp_path_factory, "values")
-    answer = filters.ask("Vad är standardvärdet för Radie i filtret Skärpa?")
-    assert not answer.refused and "5 bildpunkter" in answer.answer
-    answer = filters.ask("Vad är standardvärdet för Tröskel i filtret Skärpa?")
+    answer = filters.ask("Vilket är standardvärdet för Styrka i filtret Skärpa?")
+    assert not answer.refused and "standardvärdet är 5" in answer.answer
+    answer = filters.ask("Vilket är standardvärdet för Tröskel i filtret Skärpa?")
     assert answer.refused and answer.missing == ("value",)
 
 
