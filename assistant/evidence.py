@@ -251,6 +251,10 @@ def select(scored: Scored, *, asks: frozenset[str], max_units: int,
             lead = _lead(scored, _defined_thing(scored, names), max_tokens * LONG_SCOPE_FACTOR)
             if lead:
                 return lead
+        if "procedure" in asks and _walk_leads_to(scored, anchor):
+            walk = _walk(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
+            if walk:
+                return walk
         wants_list = bool(asks & {"procedure", "enumeration"})
         if (wants_list and (anchor.unit.form in LIST_FORMS or _introduces_list(
                 library, anchor.unit))) or anchor.unit.form == "step":
@@ -537,6 +541,18 @@ def _best_paragraph(scored: Scored) -> Evidence | None:
     if earlier:
         best = min(earlier, key=lambda items: min(e.unit.char_start for e in items))
     return best[0]
+
+
+def _walk_leads_to(scored: Scored, anchor: Evidence) -> bool:
+    """Whether the how-to walk starts before the best unit and passes through it: the
+    list of steps a subsection gives ("Gör så här för en enfärgad bakgrund: …") comes
+    after the introduction of its section (which tools to select with first)."""
+    start = _best_paragraph(scored)
+    if start is None or start.unit.source.key != anchor.unit.source.key:
+        return False
+    return (start.unit.char_start < anchor.unit.char_start
+            and start.unit.block != anchor.unit.block
+            and anchor.unit.path.startswith(start.unit.path))
 
 
 def _walk(scored: Scored, anchor: Evidence, budget: int) -> Selection | None:

@@ -14,6 +14,7 @@ import pytest
 from fakes import document, memory_assistant
 
 from assistant import languages
+from assistant.evidence import Evidence, Scored, select
 from assistant.types import Answer
 
 LIBRARY = document("bibliotek", "sv", "Stadsbiblioteket", """# Stadsbiblioteket
@@ -259,6 +260,41 @@ def test_a_value_asked_of_a_named_setting_must_stand_beside_that_name(
     assert not answer.refused and "standardvärdet är 5" in answer.answer
     answer = filters.ask("Vilket är standardvärdet för Tröskel i filtret Skärpa?")
     assert answer.refused and answer.missing == ("value",)
+
+
+MOVING = document("flytt", "sv", "Flytta till staden", """# Flytta till staden
+
+## Anmäla flytten
+
+Flytten anmäls till Skatteverket. Välj först vilken dag flytten gäller från.
+
+### När flytten är anmäld
+
+Gör så här sedan:
+
+- Anmäl barnen till skolan.
+- Beställ ett nytt bibliotekskort.
+""", kind="guide")
+
+
+def test_a_how_to_walk_starts_at_the_introduction_before_a_list_in_its_subsection(
+        tmp_path_factory) -> None:
+    """When the best unit is a step of a subsection's list but the section's
+    introduction matches (nearly) as well as a paragraph, the answer walks from the
+    introduction through the list: the first things to do come first. The scores are
+    set by hand: which unit a test embedder ranks first is not what is tested."""
+    guide = town_assistant([MOVING], tmp_path_factory, "walk")
+    retrieval = guide.retriever.search("Hur anmäler jag flytten?", "sv")
+    units = {u.text: u for u in guide.snapshot().units_of(retrieval.hits[0].passage.source)}
+    wanted = {"Anmäl barnen till skolan.": 0.900, "Flytten anmäls till Skatteverket.": 0.897,
+              "Välj först vilken dag flytten gäller från.": 0.896}
+    items = [Evidence(units[text], 0, value, value) for text, value in wanted.items()]
+    chosen = select(Scored(tuple(items), retrieval), asks=frozenset({"procedure"}),
+                    max_units=6, max_tokens=180)
+    texts = [u.text for u in chosen.units]
+    assert texts[:2] == ["Flytten anmäls till Skatteverket.",
+                         "Välj först vilken dag flytten gäller från."]
+    assert "Anmäl barnen till skolan." in texts
 
 
 def test_a_question_naming_a_document_gets_its_whole_text(town) -> None:
