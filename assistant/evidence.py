@@ -70,6 +70,9 @@ MAX_COMPARED = 3
 ACROSS_MARGIN = 0.02
 #: Unit forms that are list members (an item, or a numbered step of a procedure).
 LIST_FORMS = ("item", "step")
+#: A line of at most this many words without closing punctuation, alone in its
+#: paragraph, is a term whose description follows (0 turns the pairing off).
+LABEL_WORDS = 6
 #: A way through an interface: labels joined by arrows ("Suotimet → Kohina → Poista
 #: kohina", "Asetukset ▸ Näyttö"), as software documentation writes how to reach a thing.
 UI_PATH = re.compile(r"\w\S*\s*[→▸]\s*\w")
@@ -334,6 +337,7 @@ def _best(scored: Scored, anchor: Evidence, max_units: int, max_tokens: int) -> 
         chosen.append(item)
         used += cost
     units = _with_short_paragraphs(scored, chosen)
+    units = _with_labels(scored, units, max_tokens * LONG_SCOPE_FACTOR)
     units = _with_whole_lists(scored, units, max_tokens * LONG_SCOPE_FACTOR)
     units = _with_announced_lists(scored, units, max_tokens * LONG_SCOPE_FACTOR)
     return _grouped(scored.retrieval, units, "best", anchor)
@@ -369,6 +373,42 @@ def _announced(library: Snapshot, unit: Unit) -> tuple[Unit, ...]:
         return library.group_units(following)
     return tuple(takewhile(lambda u: u.section_index == unit.section_index,
                            library.following(unit)))
+
+
+def _is_label(library: Snapshot, unit: Unit) -> bool:
+    """A term standing on its own line before its description ("Radie", "Stänga
+    bilden"): a few words without closing punctuation, alone in its paragraph."""
+    text = unit.text.strip()
+    return (unit.form == "sentence" and 0 < len(text.split()) <= LABEL_WORDS
+            and not text.endswith((".", "!", "?", ":", "…"))
+            and len(library.block_units(unit)) == 1)
+
+
+def _with_labels(scored: Scored, units: list[tuple[int, Unit]],
+                 budget: int) -> list[tuple[int, Unit]]:
+    """A term and its description read together: a chosen description brings the term
+    above it, a chosen term the paragraph below it (Markdown has no list for them)."""
+    library = scored.retrieval.library
+    if not LABEL_WORDS or library is None:
+        return units
+    result = list(units)
+    taken = {u.id for _, u in units}
+    for index, unit in units:
+        before = library.neighbour(unit, -1)
+        after = library.neighbour(unit, 1)
+        if _is_label(library, unit) and after is not None and after.block != unit.block \
+                and after.section_index == unit.section_index:
+            extra = _within_budget(library.block_units(after), budget)
+        elif (before is not None and before.block != unit.block
+              and before.section_index == unit.section_index and _is_label(library, before)):
+            extra = [before]
+        else:
+            continue
+        for member in extra:
+            if member.id not in taken:
+                taken.add(member.id)
+                result.append((index, member))
+    return result
 
 
 def _with_whole_lists(scored: Scored, units: list[tuple[int, Unit]],

@@ -297,6 +297,31 @@ def test_a_how_to_walk_starts_at_the_introduction_before_a_list_in_its_subsectio
     assert "Anmäl barnen till skolan." in texts
 
 
+OPTIONS = document("alternativ", "sv", "Filtret Oskärpa", """# Filtret Oskärpa
+
+## Alternativ
+
+Radie
+
+Avståndet i bildpunkter som filtret tar hänsyn till.
+
+Mängd
+
+Hur stark effekten blir på den valda ytan.
+""", kind="manual")
+
+
+def test_a_description_is_quoted_with_the_term_it_describes(tmp_path_factory) -> None:
+    """Terms and descriptions stand on lines of their own (Markdown has no list for
+    them): a description alone would not say which setting it describes."""
+    options = town_assistant([OPTIONS, POOL], tmp_path_factory, "labels")
+    answer = options.ask("Hur stark blir effekten på den valda ytan?")
+    assert not answer.refused
+    lines = answer.answer.splitlines()
+    term = next(i for i, line in enumerate(lines) if line.startswith("”Mängd”"))
+    assert lines[term + 1].startswith("”Hur stark effekten blir")
+
+
 def test_a_question_naming_a_document_gets_its_whole_text(town) -> None:
     answer = town.ask("Vad står det i planen för parker?")
     assert "Parkerna ska få fler träd och lekplatser." in answer.answer
