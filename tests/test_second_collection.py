@@ -31,7 +31,7 @@ pytestmark = [
 ]
 HELD_OUT = SETS_DIR / "gimp-heldout.jsonl"
 #: Regression guards, a few points below what the held-out questions measure (README
-#: "Evaluation": 0.62 / 0.64 fully right, refusal recall 0.82 / 0.86); nothing is fitted on them.
+#: "Evaluation": 0.63 / 0.66 fully right, refusal recall 0.82 / 0.86); nothing is fitted on them.
 MINIMUMS = {"pages": {"fully_right": 0.58, "refusal_recall": 0.75},
             "manual": {"fully_right": 0.60, "refusal_recall": 0.75}}
 
