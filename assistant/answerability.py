@@ -373,10 +373,11 @@ def answers(unit: Unit, kind: str, known: frozenset[str], question: set[str],
         return True
     if is_echo(unit, context_terms):
         return False
-    if kind in WITH_THE_NAME and named and not any(covered(t, set(unit.terms)) for t in named):
+    own = set(unit.terms)
+    if kind in WITH_THE_NAME and named and not any(covered(t, own) for t in named):
         return False
     if library is None or kind not in SAID_IN_PARAGRAPH:
-        return bool(question & set(unit.terms))
+        return bool(question & own)
     said = {t for u in _paragraph_of(library, unit) for t in u.terms}
     return any(covered(t, said) for t in question)
 

@@ -254,9 +254,11 @@ def select(scored: Scored, *, asks: frozenset[str], max_units: int,
             lead = _lead(scored, _defined_thing(scored, names), max_tokens * LONG_SCOPE_FACTOR)
             if lead:
                 return lead
-        if "procedure" in asks and _walk_leads_to(scored, anchor):
-            walk = _walk(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
-            if walk:
+        walk = None
+        if "procedure" in asks:
+            start = _best_paragraph(scored) or anchor
+            walk = _walk(scored, start, max_tokens * LONG_SCOPE_FACTOR)
+            if walk and _passes_through(start, anchor):
                 return walk
         wants_list = bool(asks & {"procedure", "enumeration"})
         if (wants_list and (anchor.unit.form in LIST_FORMS or _introduces_list(
@@ -264,10 +266,8 @@ def select(scored: Scored, *, asks: frozenset[str], max_units: int,
             procedure = _procedure(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
             if procedure:
                 return procedure
-        if "procedure" in asks:
-            walk = _walk(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
-            if walk:
-                return walk
+        if walk:
+            return walk
         if "whole" in asks or _names_only_its_document(scored, anchor):
             whole = _whole_section(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
             if whole:
@@ -583,38 +583,36 @@ def _best_paragraph(scored: Scored) -> Evidence | None:
     return best[0]
 
 
-def _walk_leads_to(scored: Scored, anchor: Evidence) -> bool:
-    """Whether the how-to walk starts before the best unit and passes through it: the
-    list of steps a subsection gives ("Gör så här för en enfärgad bakgrund: …") comes
-    after the introduction of its section (which tools to select with first)."""
-    start = _best_paragraph(scored)
-    if start is None or start.unit.source.key != anchor.unit.source.key:
-        return False
-    return (start.unit.char_start < anchor.unit.char_start
+def _passes_through(start: Evidence, anchor: Evidence) -> bool:
+    """Whether a how-to walk from ``start`` begins before the best unit and passes
+    through it: the list of steps a subsection gives ("Gör så här för en enfärgad
+    bakgrund: …") comes after the introduction of its section (which tools to select
+    with first)."""
+    return (start.unit.source.key == anchor.unit.source.key
+            and start.unit.char_start < anchor.unit.char_start
             and start.unit.block != anchor.unit.block
             and anchor.unit.path.startswith(start.unit.path))
 
 
-def _walk(scored: Scored, anchor: Evidence, budget: int) -> Selection | None:
+def _walk(scored: Scored, start: Evidence, budget: int) -> Selection | None:
     """How to do something, when the answer is prose and lists under one heading: from
-    the paragraph of the best unit on, in reading order, through the subsections of its
-    section (never into the next section), within the budget."""
+    the paragraph of ``start`` (``_best_paragraph``) on, in reading order, through the
+    subsections of its section (never into the next section), within the budget."""
     library = scored.retrieval.library
     assert library is not None
-    anchor = _best_paragraph(scored) or anchor
-    unit = anchor.unit
+    unit = start.unit
     paragraph = [u for u in library.block_units(unit) if u.char_start <= unit.char_start]
-    start = paragraph[0] if paragraph else unit
+    first = paragraph[0] if paragraph else unit
     scope = unit.path
-    walk = [start]
-    for following in library.following(start):
+    walk = [first]
+    for following in library.following(first):
         if scope and not following.path.startswith(scope):
             break
         walk.append(following)
     kept = [u for u in _within_budget(walk, budget) if not is_echo(u, scored.context_terms)]
     if len(kept) < 2:
         return None
-    return _grouped(scored.retrieval, [(anchor.hit, u) for u in kept], "procedure", anchor)
+    return _grouped(scored.retrieval, [(start.hit, u) for u in kept], "procedure", start)
 
 
 def _comparison(scored: Scored, asks: frozenset[str], max_tokens: int) -> Selection | None:

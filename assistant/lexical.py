@@ -152,6 +152,16 @@ def common_prefix(a: str, b: str) -> int:
     return n
 
 
+def _part_of(query_term: str, term: str) -> bool:
+    """Whether a compound ``term`` begins or ends with a long enough ``query_term``
+    (the linear form of ``Vocabulary.expand``, for one text's few terms)."""
+    if query_term.isdigit():
+        return False
+    return ((len(query_term) >= MIN_PREFIX_STEM and term.startswith(query_term))
+            or bool(MIN_HEAD_STEM and len(query_term) >= MIN_HEAD_STEM
+                    and term.endswith(query_term)))
+
+
 def overlap(query_terms: Sequence[str], text_terms: Sequence[str],
             idf: dict[str, float] | None = None) -> float:
     """Share of the query's terms found in a text (0..1), each weighted by its IDF.
@@ -164,10 +174,7 @@ def overlap(query_terms: Sequence[str], text_terms: Sequence[str],
     if not wanted:
         return 0.0
     present = set(text_terms)
-    hits = {q for q in wanted if q in present or (
-        len(q) >= MIN_PREFIX_STEM and not q.isdigit() and any(t.startswith(q) for t in present))
-        or (MIN_HEAD_STEM and len(q) >= MIN_HEAD_STEM and not q.isdigit()
-            and any(t.endswith(q) for t in present))}
+    hits = {q for q in wanted if q in present or any(_part_of(q, t) for t in present)}
     if idf is None:
         return len(hits) / len(wanted)
     ceiling = max(idf.values(), default=1.0)
