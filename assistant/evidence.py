@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import takewhile
+from itertools import pairwise, takewhile
 
 import numpy as np
 
@@ -55,6 +55,10 @@ TITLE_WEIGHT = 0.05
 #: A paragraph this short (cl100k tokens) is quoted whole when one of its sentences is
 #: chosen: two sentences of a short paragraph usually only make sense together.
 SHORT_PARAGRAPH_TOKENS = 70
+#: Sentences of a paragraph left out between two of its quoted sentences are quoted too
+#: when there are at most this many: a problem's cause and solution stand between the
+#: symptom and the outcome the question echoes, and an elided middle hides them.
+GAP_SENTENCES = 2
 #: A procedure or a whole section may take this many times the answer's token budget:
 #: half a procedure is a wrong answer.
 LONG_SCOPE_FACTOR = 3
@@ -336,7 +340,7 @@ def _best(scored: Scored, anchor: Evidence, max_units: int, max_tokens: int) -> 
             hits.append(item.hit)
         chosen.append(item)
         used += cost
-    units = _with_short_paragraphs(scored, chosen)
+    units = _with_gaps(scored, _with_short_paragraphs(scored, chosen))
     units = _with_labels(scored, units, max_tokens * LONG_SCOPE_FACTOR)
     units = _with_whole_lists(scored, units, max_tokens * LONG_SCOPE_FACTOR)
     units = _with_announced_lists(scored, units, max_tokens * LONG_SCOPE_FACTOR)
@@ -444,6 +448,26 @@ def _with_short_paragraphs(scored: Scored, chosen: list[Evidence]) -> list[tuple
                 if sibling.id not in taken:
                     taken.add(sibling.id)
                     result.append((item.hit, sibling))
+    return result
+
+
+def _with_gaps(scored: Scored, units: list[tuple[int, Unit]]) -> list[tuple[int, Unit]]:
+    """Chosen units with the few units of their section that stand between two of them."""
+    library = scored.retrieval.library
+    if library is None or GAP_SENTENCES <= 0:
+        return units
+    result = list(units)
+    taken = {u.id for _, u in units}
+    hit_of = {u.id: i for i, u in units}
+    for key in dict.fromkeys((u.source.key, u.section_index) for _, u in units):
+        first = next(u for _, u in units if (u.source.key, u.section_index) == key)
+        section = library.section_units(first)
+        quoted = [i for i, unit in enumerate(section) if unit.id in taken]
+        for start, end in pairwise(quoted):
+            if 0 < end - start - 1 <= GAP_SENTENCES:
+                for unit in section[start + 1:end]:
+                    taken.add(unit.id)
+                    result.append((hit_of[section[start].id], unit))
     return result
 
 

@@ -297,6 +297,40 @@ def test_a_how_to_walk_starts_at_the_introduction_before_a_list_in_its_subsectio
     assert "Anmäl barnen till skolan." in texts
 
 
+TROUBLE = document("problem", "sv", "Skrivaren skriver inte ut", (
+    "# Skrivaren skriver inte ut\n\n"
+    "Så känner du igen problemet: du skickar ett dokument till skrivaren i "
+    "stadsbibliotekets läsesal, men ingenting kommer ut och kön i datorn blir bara "
+    "längre och längre.\n\n"
+    "Orsaken är oftast att skrivaren har somnat efter en lång stund utan utskrifter. "
+    "Tryck en gång på den gröna knappen på skrivarens framsida och vänta en minut. "
+    "När skrivaren har vaknat kommer utskrifterna ut i den ordning de skickades.\n\n"
+    "Bibliotekets personal hjälper dig gärna om skrivaren fortfarande inte fungerar "
+    "efter det. Personalen finns vid informationsdisken på bottenvåningen under "
+    "bibliotekets öppettider. Du kan också ringa till biblioteket. "
+    "Låna gärna en bok medan du väntar på hjälp.\n"), kind="guide")
+
+
+def test_the_few_sentences_between_two_quoted_ones_are_quoted_too(tmp_path_factory) -> None:
+    """A problem page's symptom and outcome match the question; the cause and the fix
+    stand between them and must not be elided. A longer gap stays elided. Scores are
+    set by hand: which unit a test embedder ranks first is not what is tested."""
+    guide = town_assistant([TROUBLE, POOL], tmp_path_factory, "gaps")
+    retrieval = guide.retriever.search("Varför kommer inga utskrifter ut?", "sv")
+    hit = next(i for i, h in enumerate(retrieval.hits) if h.passage.source.doc_id == "problem")
+    units = guide.snapshot().units_of(retrieval.hits[hit].passage.source)
+    by_start = {u.text.split()[0] + " " + u.text.split()[1]: u for u in units}
+    wanted = {"Så känner": 0.900, "När skrivaren": 0.899, "Låna gärna": 0.898}
+    items = [Evidence(by_start[start], hit, value, value) for start, value in wanted.items()]
+    chosen = select(Scored(tuple(items), retrieval), asks=frozenset(), max_units=6,
+                    max_tokens=400)
+    texts = [u.text for u in chosen.units]
+    fix = next(t for t in texts if t.startswith("Tryck en gång"))
+    assert texts.index(fix) < texts.index(next(t for t in texts if t.startswith("När skrivaren")))
+    assert any(t.startswith("Orsaken är") for t in texts)
+    assert not any(t.startswith("Personalen finns") for t in texts)  # a gap of 3 stays
+
+
 OPTIONS = document("alternativ", "sv", "Filtret Oskärpa", """# Filtret Oskärpa
 
 ## Alternativ
