@@ -101,16 +101,34 @@ def find_units(library: Snapshot, embedder: Embedder, phrase: str, lang: str | N
 @dataclass(frozen=True)
 class HeadingFind:
     """A title or heading holding the phrase as written, with the first unit under it
-    (what a citation of the heading points at)."""
+    (what a citation of the heading points at) and where the phrase stands in it."""
 
     heading: str
     unit: Unit
+    highlights: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def shape(self) -> str:
+        """"title" for the document's title, else "heading": answers name them differently."""
+        return "title" if self.heading == self.unit.source.title else "heading"
+
+    @property
+    def path(self) -> str:
+        """The headings down to this one, outermost first ("" for a title, which stands
+        above them all), so staff see where in the document the heading is."""
+        parts = self.unit.path.split(PATH_SEPARATOR) if self.unit.path else []
+        if self.shape == "title" or self.heading not in parts:
+            return ""
+        return PATH_SEPARATOR.join(parts[:parts.index(self.heading) + 1])
 
 
 def find_headings(library: Snapshot, phrase: str, lang: str | None = None) -> list[HeadingFind]:
     """Titles and headings holding ``phrase`` as written: staff check those words too
     ("FN:s Agenda 2030" may stand only in a title), and they are not quotable units."""
-    pattern = phrase_pattern(phrase.strip())
+    phrase = phrase.strip()
+    if not phrase:  # an empty pattern would match every heading
+        return []
+    pattern = phrase_pattern(phrase)
     finds: list[HeadingFind] = []
     for source in library.documents(lang):
         units = library.units_of(source)
@@ -118,9 +136,10 @@ def find_headings(library: Snapshot, phrase: str, lang: str | None = None) -> li
             continue
         seen: set[str] = set()
         for heading, unit in [(source.title, units[0]), *_first_under_headings(units)]:
-            if heading not in seen and pattern.search(heading):
+            spans = tuple(m.span() for m in pattern.finditer(heading))
+            if heading not in seen and spans:
                 seen.add(heading)
-                finds.append(HeadingFind(heading, unit))
+                finds.append(HeadingFind(heading, unit, spans))
     return finds
 
 

@@ -63,10 +63,9 @@ class WordingAnswerer:
                 if passage is None:
                     continue
                 n = len(citations) + 1
-                title = heading.unit.source.title
-                key = "wording_found_title" if heading.heading == title else "wording_found_heading"
-                parts.append(language.text(key, phrase=phrase, heading=heading.heading,
-                                           title=title) + f" [{n}]")
+                parts.append(language.text(f"wording_found_{heading.shape}", phrase=phrase,
+                                           heading=heading.heading,
+                                           title=heading.unit.source.title) + f" [{n}]")
                 citations.append(citation(n, passage, 1.0))
         refused = not citations
         if refused:
