@@ -254,6 +254,7 @@ class Counterpart:
     title: str = ""
     declared: bool = True
     similarity: float | None = None
+    heading: str = ""  # of a title or heading find: the same title or heading in ``lang``
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -266,6 +267,11 @@ class WordingMatch:
     ``highlights`` are (start, end) offsets inside ``text`` that match the
     searched phrase or its words; ``exact`` says the whole phrase occurs, ``inflected``
     that it occurs with its words in other forms ("kestävän kehityksen").
+
+    ``shape`` says where the phrase stands: in a "sentence" (``text``), or as written in
+    the document's "title" or a section "heading" (``heading``, the phrase at
+    ``heading_highlights``), which are not quotable units: ``text`` is then the first
+    text under it, the place it names, and ``path`` the headings down to it.
     """
 
     doc_id: str
@@ -283,6 +289,12 @@ class WordingMatch:
     translation: bool = False
     official: bool = True
     counterpart: Counterpart | None = None
+    shape: str = "sentence"  # sentence | title | heading
+    heading: str = ""
+    heading_highlights: tuple[tuple[int, int], ...] = ()
+    # The headings above the sentence, or down to the heading found; outermost first,
+    # joined by chunking.PATH_SEPARATOR ("" for a title).
+    path: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -4,10 +4,14 @@ A phrase is looked up among the quotable units of the index: first where it
 occurs verbatim (case and spacing ignored), then where it occurs inflected (its
 words in the same order, each in another form: "kestävä kehitys" stands in
 "kestävän kehityksen"), then where its words occur anywhere in a unit, then, if
-little was found, the units closest in meaning. Each
+little was found, the units closest in meaning. Titles and section headings are
+not quotable units, so the staff view also looks there (:func:`find_headings`, as
+the chat's wording check does): a phrase standing only in a heading is found
+there, with the first text under it as its place. Each
 match carries highlight offsets and the same unit in another language: by
 position where a document declares itself a sentence-aligned translation, else
-the closest unit by meaning, marked as such.
+the closest unit by meaning, marked as such (a title's is the same document's
+title, a heading's the aligned heading).
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 #: Base scores that rank the kinds of find: the phrase as written, then inflected, then
 #: its words anywhere in a unit (plus their share), then closeness in meaning (below 1).
 EXACT, INFLECTED, KEYWORDS = 3.0, 2.0, 1.0
+#: A title or heading holding the phrase as written: after the sentences holding it, before
+#: those only sharing its words (it ties the best of them and is listed first).
+HEADING = INFLECTED
 MIN_TERM_SHARE = 0.5  # keyword match: at least half of the phrase's terms
 MIN_SIMILARITY = 0.80  # meaning match: e5 cosine floor for "closest" passages
 CLOSEST = 5
@@ -57,8 +64,19 @@ class Found:
 
 def find_wording(library: Snapshot, embedder: Embedder, phrase: str, lang: str | None = None,
                  limit: int = 20) -> list[WordingMatch]:
-    """Every unit holding ``phrase`` (exact first), or the closest ones, with counterparts."""
-    return [_match(library, f) for f in find_units(library, embedder, phrase, lang, limit)]
+    """Every unit holding ``phrase`` (exact first), then the titles and headings holding it
+    as written, then the units sharing its words or closest in meaning; with counterparts.
+
+    Sentences come first, as an exact quote is what staff look for; a heading comes
+    before mere neighbours in meaning, which would otherwise hide that the phrase stands.
+    """
+    found = find_units(library, embedder, phrase, lang, limit)
+    holding = [f for f in found if f.exact or f.inflected]
+    ordered: list[Found | HeadingFind] = [
+        *holding, *find_headings(library, phrase, lang),
+        *(f for f in found if not (f.exact or f.inflected))]
+    return [_heading_match(library, f) if isinstance(f, HeadingFind) else _match(library, f)
+            for f in ordered[:limit]]
 
 
 def find_units(library: Snapshot, embedder: Embedder, phrase: str, lang: str | None = None,
@@ -213,7 +231,21 @@ def _match(library: Snapshot, found: Found) -> WordingMatch:
         highlights=tuple(found.highlights), exact=found.exact, inflected=found.inflected,
         score=round(found.score, 6),
         source_url=source.source_url, translation=source.translation, official=source.official,
-        counterpart=counterpart(library, unit))
+        counterpart=counterpart(library, unit), path=unit.path)
+
+
+def _heading_match(library: Snapshot, find: HeadingFind) -> WordingMatch:
+    """A title or heading find, placed at the first text under it; ``exact`` and
+    ``highlights`` keep describing ``text`` (the phrase is in ``heading``)."""
+    unit = find.unit
+    source = unit.source
+    return WordingMatch(
+        doc_id=source.doc_id, lang=source.lang, title=source.title, section=unit.section,
+        text=unit.text, char_start=unit.char_start, char_end=unit.char_end,
+        highlights=(), exact=False, score=HEADING,
+        source_url=source.source_url, translation=source.translation, official=source.official,
+        counterpart=heading_counterpart(library, find), shape=find.shape,
+        heading=find.heading, heading_highlights=find.highlights, path=find.path)
 
 
 def counterpart(library: Snapshot, unit: Unit) -> Counterpart | None:
@@ -228,9 +260,45 @@ def counterpart(library: Snapshot, unit: Unit) -> Counterpart | None:
             if closest is None or closest[1] < MIN_COUNTERPART_SIMILARITY:
                 continue
             twin, similarity = closest
-        return Counterpart(
-            lang=lang, text=twin.text, char_start=twin.char_start, char_end=twin.char_end,
-            translation=twin.source.translation, official=twin.source.official,
-            doc_id=twin.source.doc_id, title=twin.source.title, declared=similarity is None,
-            similarity=None if similarity is None else round(similarity, 4))
+        return _counterpart_of(twin, similarity)
     return None
+
+
+def heading_counterpart(library: Snapshot, find: HeadingFind) -> Counterpart | None:
+    """The title or heading in another language, with the first text under it. Only what
+    the documents declare pairs them (headings carry no embedding to compare)."""
+    for lang in languages.codes():
+        if lang == find.unit.source.lang:
+            continue
+        twin = _heading_twin(library, find, lang)
+        if twin is not None:
+            return _counterpart_of(twin[1], heading=twin[0])
+    return None
+
+
+def _heading_twin(library: Snapshot, find: HeadingFind, lang: str) -> tuple[str, Unit] | None:
+    """A title's twin is the same document's title in ``lang`` (one id names all its
+    language versions); a heading's, the one at the same depth above the unit aligned
+    with the first one under it (a declared sentence-aligned translation only)."""
+    if find.shape == "title":
+        doc_id = find.unit.source.doc_id
+        other = next((s for s in library.documents(lang) if s.doc_id == doc_id), None)
+        units = library.units_of(other) if other is not None else ()
+        return (other.title, units[0]) if other is not None and units else None
+    twin = library.aligned_twin(find.unit, lang)
+    if twin is None or not twin.path:
+        return None
+    depth = find.path.count(PATH_SEPARATOR)
+    parts = twin.path.split(PATH_SEPARATOR)
+    return (parts[depth], twin) if depth < len(parts) else None
+
+
+def _counterpart_of(twin: Unit, similarity: float | None = None,
+                    heading: str = "") -> Counterpart:
+    """``twin`` as a counterpart: declared unless found by ``similarity``."""
+    return Counterpart(
+        lang=twin.source.lang, text=twin.text, char_start=twin.char_start,
+        char_end=twin.char_end, translation=twin.source.translation,
+        official=twin.source.official, doc_id=twin.source.doc_id, title=twin.source.title,
+        declared=similarity is None,
+        similarity=None if similarity is None else round(similarity, 4), heading=heading)
