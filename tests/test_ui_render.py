@@ -207,6 +207,41 @@ def test_wording_card_says_which_kind_of_find_it_is():
     assert "närliggande passage" in render.match_html(near, "sv")
 
 
+def heading_match(**changes) -> WordingMatch:
+    """A phrase standing only in a section heading: the place is the first text under it."""
+    base = dict(shape="heading", heading="Femte visionen: Små kommuner",
+                heading_highlights=((0, 14),), path="Femte visionen: Små kommuner",
+                exact=False, highlights=(), text="I små kommuner är vi nära människorna.",
+                counterpart=Counterpart(lang="fi", text="Pienissä kunnissa olemme lähellä "
+                                        "ihmisiä.", char_start=40, char_end=80,
+                                        translation=True, official=False,
+                                        heading="Viides visio: Pienet kunnat"))
+    base.update(changes)
+    return wording_match(**base)
+
+
+def test_wording_card_of_a_heading_shows_the_heading_its_place_and_its_twin():
+    out = render.match_html(heading_match(), "sv")
+    assert 'data-shape="heading"' in out and "ordagrant i en rubrik" in out
+    assert "<mark>Femte visionen</mark>: Små kommuner" in out
+    assert "Först under rubriken:" in out and "I små kommuner är vi nära människorna." in out
+    assert "Viides visio: Pienet kunnat" in out and "Pienissä kunnissa" in out
+    assert "avsnitt: <span lang=\"sv\">Femte visionen: Små kommuner</span>" in out
+    assert "sanatarkasti osion otsikossa" in render.match_html(heading_match(), "fi")
+    copied = html.unescape(re.search(r'data-copy="([^"]*)"', out).group(1))
+    assert copied.startswith("”Femte visionen: Små kommuner”\nKälla: Vision för små kommuner, "
+                             "Femte visionen: Små kommuner (")
+
+
+def test_wording_card_of_a_title_names_it_as_the_title():
+    title = heading_match(shape="title", heading="Vision för små kommuner",
+                          heading_highlights=((0, 6),), path="")
+    out = render.match_html(title, "sv")
+    assert 'data-shape="title"' in out and "ordagrant i titeln" in out
+    assert "Först i dokumentet:" in out and "avsnitt:" not in out
+    assert "<mark>Vision</mark> för små kommuner" in out
+
+
 def test_copy_button_carries_the_exact_text_and_its_source():
     out = render.match_html(wording_match(), "fi")
     copied = html.unescape(re.search(r'data-copy="([^"]*)"', out).group(1))

@@ -340,42 +340,71 @@ def answer_announcement(answer: Answer, ui_lang: str) -> str:
 # --- staff: wording ---------------------------------------------------------------------
 
 def copy_text(match: WordingMatch, ui_lang: str) -> str:
-    """The exact passage and where it stands, as copied by the copy button."""
+    """The exact words and where they stand, as copied by the copy button: the passage,
+    or the title or heading the phrase stands in."""
     status = passage_status(ui_lang, match.lang, match.translation, match.official)
-    where = ", ".join(p for p in (match.title, match.section) if p)
+    where = ", ".join(p for p in (match.title, _place(match)) if p)
     source = f"{label(ui_lang, 'source')}: {where} ({status})"
     url = safe_url(match.source_url)
     if url:
         source += f" {url}"
-    return f"”{match.text}”\n{source}"
+    quoted = match.text if match.shape == "sentence" else match.heading
+    return f"”{quoted}”\n{source}"
+
+
+def _place(match: WordingMatch) -> str:
+    """The section a passage stands in, or the headings down to the heading found."""
+    return match.section if match.shape == "sentence" else match.path
+
+
+def _kind(match: WordingMatch, ui_lang: str) -> str:
+    """What kind of find this is ("ordagrann träff", "ordagrant i en rubrik" …)."""
+    if match.shape != "sentence":
+        return label(ui_lang, f"wording_{match.shape}")
+    return label(ui_lang, "wording_exact" if match.exact else
+                 "wording_inflected" if match.inflected else "wording_near")
+
+
+def _found_heading(match: WordingMatch, heading_html: str, ui_lang: str) -> str:
+    """A title or heading find's words above the first text under them (nothing for a
+    sentence): staff see the heading itself, then the place it names."""
+    if match.shape == "sentence" or not heading_html:
+        return ""
+    return (f'<p class="visio-passage-heading"><strong>{heading_html}</strong></p>'
+            f'<div class="visio-passage-lang" lang="{esc(ui_language(ui_lang))}">'
+            f'{esc(label(ui_lang, f"wording_under_{match.shape}"))}</div>')
 
 
 def match_html(match: WordingMatch, ui_lang: str) -> str:
-    """One found passage beside its counterpart in the other language, with a copy button."""
-    kind = label(ui_lang, "wording_exact" if match.exact else
-                 "wording_inflected" if match.inflected else "wording_near")
+    """One found passage (or title, or heading) beside its counterpart in the other language,
+    with a copy button."""
+    found = _found_heading(match, highlight(match.heading, match.heading_highlights), ui_lang)
     main = (f'<div class="visio-passage" lang="{esc(match.lang)}">'
             f'<div class="visio-passage-lang">'
             f'{esc(passage_heading(ui_lang, match.lang, match.translation, match.official))}'
-            f'</div><p class="visio-passage-text">{highlight(match.text, match.highlights)}</p>'
-            f'</div>')
+            f'</div>{found}<p class="visio-passage-text">'
+            f'{highlight(match.text, match.highlights)}</p></div>')
     counterpart = match.counterpart
     if counterpart is not None:
         heading = passage_heading(ui_lang, counterpart.lang, counterpart.translation,
                                   counterpart.official)
         flag = ' data-translation="true"' if counterpart.translation else ""
+        twin = _found_heading(match, esc(counterpart.heading), ui_lang)
         other = (f'<div class="visio-passage visio-counterpart" lang="{esc(counterpart.lang)}"'
-                 f'{flag}><div class="visio-passage-lang">{esc(heading)}</div>'
+                 f'{flag}><div class="visio-passage-lang">{esc(heading)}</div>{twin}'
                  f'<p class="visio-passage-text">{esc(counterpart.text)}</p></div>')
     else:
         other = (f'<div class="visio-passage visio-counterpart visio-missing">'
                  f'<p>{esc(label(ui_lang, "wording_no_counterpart"))}</p></div>')
+    place = _place(match)
     section = (f' · {esc(label(ui_lang, "section"))}: <span lang="{esc(match.lang)}">'
-               f'{esc(match.section)}</span>' if match.section else "")
+               f'{esc(place)}</span>' if place else "")
     return (
-        f'<article class="visio-match" data-exact="{str(match.exact).lower()}">'
+        f'<article class="visio-match" data-exact="{str(match.exact).lower()}"'
+        f' data-shape="{esc(match.shape)}">'
         f'<header class="visio-match-head"><strong class="visio-title" lang="{esc(match.lang)}">'
-        f'{esc(match.title)}</strong>{section} · <span class="visio-kind">{esc(kind)}</span>'
+        f'{esc(match.title)}</strong>{section} · <span class="visio-kind">'
+        f'{esc(_kind(match, ui_lang))}</span>'
         f'<button type="button" class="visio-copy" data-copy="{esc(copy_text(match, ui_lang))}"'
         f' data-done="{esc(label(ui_lang, "copied"))}">{esc(label(ui_lang, "copy"))}</button>'
         f"</header><div class=\"visio-pair\">{main}{other}</div>"

@@ -170,6 +170,7 @@ mark { background: #fff1a8; color: #1f2937; padding: 0 .1em; border-radius: 2px;
 @media (max-width: 720px) { .visio-pair { grid-template-columns: minmax(0, 1fr); } }
 .visio-passage-lang { font-size: .9em; color: var(--body-text-color-subdued); }
 .visio-passage-text { margin: .2rem 0; }
+.visio-passage-heading { margin: .2rem 0 .1rem; }
 .visio-missing { color: var(--body-text-color-subdued); font-style: italic; }
 .visio-notice { padding: .5rem .7rem; border-radius: 6px; background: var(--block-background-fill);
   border: 1px solid var(--border-color-primary); }
