@@ -29,6 +29,11 @@ API endpoints (``gradio_client.Client(url).predict(..., api_name=...)``):
                     message.
 ``/wording``        (phrase: str, lang: str = "") → list[dict]: ``WordingMatch.to_dict()``
                     for every verbatim (or closest) passage; ``lang`` "sv"/"fi" or "" for both.
+                    ``shape`` says where the phrase stands: "sentence" (in ``text``, at
+                    ``highlights``), or "title" / "heading" (in ``heading``, at
+                    ``heading_highlights``; ``text`` is the first text under it, ``path``
+                    the headings down to it, ``counterpart.heading`` the other language's).
+                    Sentences holding the phrase come first, then titles and headings.
 ``/chat``           (question: str, ui_lang: str) → (question box "", conversation HTML,
                     answer-in-progress HTML, …): the chat's own streaming event; the
                     conversation is kept in the session, so a client keeping its session

@@ -73,7 +73,8 @@ def _read_history(path: str) -> list[dict[str, str]]:
               help="Only passages in this language (one of VISIO_LANGUAGES).")
 @click.option("--json", "as_json", is_flag=True)
 def wording(phrase: str, lang: str | None, as_json: bool) -> None:
-    """Staff: every verbatim passage containing PHRASE, with its other-language twin."""
+    """Staff: every verbatim passage, title or heading containing PHRASE, with its
+    other-language twin."""
     from assistant.assistant import Assistant
 
     matches = Assistant.from_config(_settings()).find_wording(phrase, lang=lang)
@@ -83,13 +84,17 @@ def wording(phrase: str, lang: str | None, as_json: bool) -> None:
     if not matches:
         click.echo("No passage found.")
     for m in matches:
-        kind = "exact" if m.exact else "near"
+        kind = m.shape if m.shape != "sentence" else "exact" if m.exact else "near"
         click.echo(f"{m.title} – {m.section} ({m.lang}, {kind}, chars {m.char_start}–{m.char_end})")
+        if m.heading:  # the phrase is in a title or heading; the text is the first under it
+            click.echo(f"    {m.shape}: {m.heading}")
         click.echo(f"    {m.text}")
         if m.counterpart:
             tag = " (translation)" if m.counterpart.translation else ""
             if not m.counterpart.declared:
                 tag += f" (closest in meaning, {m.counterpart.similarity:.2f})"
+            if m.counterpart.heading:
+                click.echo(f"    [{m.counterpart.lang}{tag}] {m.shape}: {m.counterpart.heading}")
             click.echo(f"    [{m.counterpart.lang}{tag}] {m.counterpart.text}")
 
 
