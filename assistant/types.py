@@ -271,7 +271,7 @@ class WordingMatch:
     ``shape`` says where the phrase stands: in a "sentence" (``text``), or as written in
     the document's "title" or a section "heading" (``heading``, the phrase at
     ``heading_highlights``), which are not quotable units: ``text`` is then the first
-    text under it, the place it names, and ``path`` the headings down to it.
+    text under it, the place it names, and ``heading_path`` the headings down to it.
     """
 
     doc_id: str
@@ -293,8 +293,9 @@ class WordingMatch:
     heading: str = ""
     heading_highlights: tuple[tuple[int, int], ...] = ()
     # The headings above the sentence, or down to the heading found; outermost first,
-    # joined by chunking.PATH_SEPARATOR ("" for a title).
-    path: str = ""
+    # joined by chunking.PATH_SEPARATOR ("" for a title). Not "path": gradio_client takes
+    # any dict with a "path" string for a file to download, and the /wording call fails.
+    heading_path: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

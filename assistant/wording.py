@@ -231,7 +231,7 @@ def _match(library: Snapshot, found: Found) -> WordingMatch:
         highlights=tuple(found.highlights), exact=found.exact, inflected=found.inflected,
         score=round(found.score, 6),
         source_url=source.source_url, translation=source.translation, official=source.official,
-        counterpart=counterpart(library, unit), path=unit.path)
+        counterpart=counterpart(library, unit), heading_path=unit.path)
 
 
 def _heading_match(library: Snapshot, find: HeadingFind) -> WordingMatch:
@@ -245,7 +245,8 @@ def _heading_match(library: Snapshot, find: HeadingFind) -> WordingMatch:
         highlights=(), exact=False, score=HEADING,
         source_url=source.source_url, translation=source.translation, official=source.official,
         counterpart=heading_counterpart(library, find), shape=find.shape,
-        heading=find.heading, heading_highlights=find.highlights, path=find.path)
+        heading=find.heading, heading_highlights=find.highlights,
+        heading_path=find.path)
 
 
 def counterpart(library: Snapshot, unit: Unit) -> Counterpart | None:

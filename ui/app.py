@@ -31,8 +31,9 @@ API endpoints (``gradio_client.Client(url).predict(..., api_name=...)``):
                     for every verbatim (or closest) passage; ``lang`` "sv"/"fi" or "" for both.
                     ``shape`` says where the phrase stands: "sentence" (in ``text``, at
                     ``highlights``), or "title" / "heading" (in ``heading``, at
-                    ``heading_highlights``; ``text`` is the first text under it, ``path``
-                    the headings down to it, ``counterpart.heading`` the other language's).
+                    ``heading_highlights``; ``text`` is the first text under it,
+                    ``heading_path`` the headings down to it, ``counterpart.heading``
+                    the other language's).
                     Sentences holding the phrase come first, then titles and headings.
 ``/chat``           (question: str, ui_lang: str) → (question box "", conversation HTML,
                     answer-in-progress HTML, …): the chat's own streaming event; the

@@ -354,7 +354,7 @@ def copy_text(match: WordingMatch, ui_lang: str) -> str:
 
 def _place(match: WordingMatch) -> str:
     """The section a passage stands in, or the headings down to the heading found."""
-    return match.section if match.shape == "sentence" else match.path
+    return match.section if match.shape == "sentence" else match.heading_path
 
 
 def _kind(match: WordingMatch, ui_lang: str) -> str:
