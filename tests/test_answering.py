@@ -398,6 +398,23 @@ def test_a_wording_check_finds_a_phrase_standing_only_in_a_title_or_heading(town
                                          heading="2. Lokaler", title="Handbok för föreningar"))
 
 
+def test_the_staff_wording_search_finds_titles_and_headings_after_sentences(town) -> None:
+    # The same finds as the chat's, in the staff view: the heading, where in the document
+    # it stands and the first text under it; the phrase marked in the heading, not the text.
+    (heading,) = [m for m in town.find_wording("Lokaler") if m.shape == "heading"]
+    assert heading.heading == "2. Lokaler" and heading.heading_highlights == ((3, 10),)
+    assert heading.heading_path == "Handbok för föreningar › 2. Lokaler"
+    assert heading.text.startswith("Föreningar kan hyra skolornas gymnastiksalar")
+    assert not heading.exact and heading.highlights == ()
+    title = town.find_wording("Parkeringstillstånd för boende")[0]
+    assert (title.shape, title.doc_id, title.heading) == (
+        "title", "parkering", "Parkeringstillstånd för boende")
+    # A sentence holding the phrase comes before the title holding it.
+    shapes = [m.shape for m in town.find_wording("Stadsbiblioteket")]
+    assert shapes[0] == "sentence" and "title" in shapes
+    assert all(m.shape == "sentence" for m in town.find_wording("gratis parkering"))
+
+
 def test_a_wording_check_says_no_when_the_phrase_is_not_there(town) -> None:
     answer = town.ask("Står det 'gratis parkering' någonstans?")
     assert answer.refused

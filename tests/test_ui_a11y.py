@@ -39,6 +39,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 QUESTIONS = {"sv": ("Vad är visionen för små kommuner?", "Vad kostar ett busskort i Esbo?"),
              "fi": ("Mikä on pienten kuntien visio?", "Paljonko bussilippu maksaa Espoossa?")}
 PHRASES = {"sv": "liten kommun", "fi": "pieni kunta"}
+#: Phrases standing only in a section heading: their card shows the heading and its place.
+HEADING_PHRASES = {"sv": "Femte visionen", "fi": "Viides visio"}
 
 
 def _check(found: dict[str, list[str]], view: str, page) -> None:
@@ -86,6 +88,9 @@ def test_every_view_has_no_axe_violations(browser, app_url, shots, lang, device)
     _check(found, "wording, results", page)
     page.screenshot(path=shots / f"{device}-{lang}-wording.png", full_page=True)
     assert horizontal_overflow(page) <= 0
+    _search_heading(page, lang)
+    _check(found, "wording, a heading found", page)
+    assert horizontal_overflow(page) <= 0
 
     for name in ("about", "accessibility"):
         page.goto(f"{app_url}{name}/{lang}")
@@ -97,6 +102,16 @@ def test_every_view_has_no_axe_violations(browser, app_url, shots, lang, device)
     assert not _report(found), _report(found)
     assert not errors, errors
     context.close()
+
+
+def _search_heading(page, lang: str) -> None:
+    """Search a phrase that stands only in a heading and wait for its card."""
+    from playwright.sync_api import expect
+
+    page.locator("#visio-phrase textarea").fill(HEADING_PHRASES[lang])
+    page.locator("#visio-search").click()
+    expect(page.locator('#visio-wording-results .visio-match[data-shape="heading"]').first
+           ).to_be_visible(timeout=ANSWER_TIMEOUT)
 
 
 def test_dark_colour_scheme_has_no_axe_violations(browser, app_url, shots):
@@ -120,6 +135,8 @@ def test_dark_colour_scheme_has_no_axe_violations(browser, app_url, shots):
     expect(page.locator("#visio-wording-results .visio-match").first).to_be_visible(
         timeout=ANSWER_TIMEOUT)
     _check(found, "dark: wording, results", page)
+    _search_heading(page, "fi")
+    _check(found, "dark: wording, a heading found", page)
     assert not _report(found), _report(found)
     assert not errors, errors
     context.close()

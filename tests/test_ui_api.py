@@ -100,6 +100,37 @@ def test_wording_finds_the_verbatim_passage_and_its_translation(client):
     assert top["counterpart"]["lang"] == "fi" and top["counterpart"]["translation"] is True
 
 
+def test_wording_finds_a_phrase_standing_only_in_a_heading_with_its_twin(client):
+    matches = client.predict("Femte visionen", "", api_name="/wording")
+    assert not any(m["exact"] or m["inflected"] for m in matches)  # in no sentence
+    top = matches[0]
+    assert (top["shape"], top["doc_id"], top["lang"]) == ("heading", "vision-small", "sv")
+    start, end = top["heading_highlights"][0]
+    assert top["heading"][start:end] == "Femte visionen"
+    assert top["heading_path"] == top["heading"] and top["text"]  # the first text under it
+    twin = top["counterpart"]
+    assert twin["lang"] == "fi" and twin["declared"] and twin["heading"].startswith("Viides visio")
+    title = client.predict("Publikationen Hållbara kommuner 2030", "sv", api_name="/wording")[0]
+    assert (title["shape"], title["doc_id"]) == ("title", "publication-2030")
+    assert title["counterpart"]["heading"] == "Julkaisu Kestävät kunnat 2030"
+
+
+def test_wording_of_a_phrase_in_no_text_is_still_not_found(client):
+    matches = client.predict("Sjunde visionen: månbaser", "", api_name="/wording")
+    assert not any(m["exact"] or m["inflected"] for m in matches)
+    assert all(m["shape"] == "sentence" for m in matches)
+    out, _status = client.predict("Sjunde visionen: månbaser", "all", "sv",
+                                  api_name="/search_wording")
+    assert "ordagrann" not in out and "ordagrant" not in out
+
+
+def test_search_wording_shows_a_heading_find_in_the_interface_language(client):
+    out, _status = client.predict("Viides visio", "fi", "sv", api_name="/search_wording")
+    assert 'data-shape="heading"' in out and "ordagrant i en rubrik" in out
+    assert "<mark>Viides visio</mark>" in out and "Först under rubriken:" in out
+    assert "Femte visionen: Små kommuner" in out  # the Swedish heading beside it
+
+
 def test_chat_streams_and_shows_sources_as_escaped_html(client):
     job = client.submit("Mikä on pienten kuntien visio?", "fi", api_name="/chat")
     box, conversation, current, *_rest = job.result(timeout=120)

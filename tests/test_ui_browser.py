@@ -146,6 +146,30 @@ def test_staff_wording_search_with_counterpart_and_copy(browser, app_url, shots)
     context.close()
 
 
+def test_staff_wording_search_finds_a_phrase_standing_only_in_a_heading(browser, app_url):
+    from playwright.sync_api import expect
+
+    context = new_context(browser, "sv-SE")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
+    page, errors = open_app(context, app_url, "sv")
+    page.get_by_role("tab", name="Ordalydelse").click()
+    page.locator("#visio-phrase textarea").fill("Femte visionen")
+    page.locator("#visio-search").click()
+    first = page.locator("#visio-wording-results .visio-match").first
+    expect(first).to_be_visible(timeout=ANSWER_TIMEOUT)
+    expect(first).to_have_attribute("data-shape", "heading")
+    expect(first.locator(".visio-kind")).to_have_text("ordagrant i en rubrik")
+    expect(first.locator(".visio-passage-heading mark").first).to_have_text("Femte visionen")
+    expect(first.locator(".visio-counterpart .visio-passage-heading")).to_contain_text(
+        "Viides visio")
+    first.locator("button.visio-copy").click()
+    expect(first.locator("button.visio-copy")).to_have_text("Kopierat")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("”Femte visionen: Små kommuner”\nKälla: Vision för små kommuner")
+    assert not errors, errors
+    context.close()
+
+
 #: Gradio's own English texts (tooltips, buttons, footer, status): none may reach the page,
 #: whose texts are all in the interface language.
 GRADIO_TEXTS = ("Like", "Dislike", "Clear", "Copy", "Use via API", "Built with Gradio",

@@ -210,7 +210,7 @@ def test_wording_card_says_which_kind_of_find_it_is():
 def heading_match(**changes) -> WordingMatch:
     """A phrase standing only in a section heading: the place is the first text under it."""
     base = dict(shape="heading", heading="Femte visionen: Små kommuner",
-                heading_highlights=((0, 14),), path="Femte visionen: Små kommuner",
+                heading_highlights=((0, 14),), heading_path="Femte visionen: Små kommuner",
                 exact=False, highlights=(), text="I små kommuner är vi nära människorna.",
                 counterpart=Counterpart(lang="fi", text="Pienissä kunnissa olemme lähellä "
                                         "ihmisiä.", char_start=40, char_end=80,
@@ -235,7 +235,7 @@ def test_wording_card_of_a_heading_shows_the_heading_its_place_and_its_twin():
 
 def test_wording_card_of_a_title_names_it_as_the_title():
     title = heading_match(shape="title", heading="Vision för små kommuner",
-                          heading_highlights=((0, 6),), path="")
+                          heading_highlights=((0, 6),), heading_path="")
     out = render.match_html(title, "sv")
     assert 'data-shape="title"' in out and "ordagrant i titeln" in out
     assert "Först i dokumentet:" in out and "avsnitt:" not in out
