@@ -146,7 +146,8 @@ def test_staff_wording_search_with_counterpart_and_copy(browser, app_url, shots)
     context.close()
 
 
-def test_staff_wording_search_finds_a_phrase_standing_only_in_a_heading(browser, app_url):
+def test_staff_wording_search_finds_a_phrase_standing_only_in_a_heading(browser, app_url,
+                                                                       shots):
     from playwright.sync_api import expect
 
     context = new_context(browser, "sv-SE")
@@ -166,6 +167,7 @@ def test_staff_wording_search_finds_a_phrase_standing_only_in_a_heading(browser,
     expect(first.locator("button.visio-copy")).to_have_text("Kopierat")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith("”Femte visionen: Små kommuner”\nKälla: Vision för små kommuner")
+    page.screenshot(path=shots / "04-wording-heading-sv.png", full_page=True)
     assert not errors, errors
     context.close()
 
