@@ -199,13 +199,6 @@ def _number(text: str, language: languages.Language, known: frozenset[str]) -> b
     return any((w.isdigit() and w not in known) or w in language.numbers for w in tokens)
 
 
-def _value(text: str, language: languages.Language, known: frozenset[str]) -> bool:
-    """A setting's value: a number, or a sentence saying what the default is ("vilken som
-    standard är vit"): many defaults are words, not numbers."""
-    stated = language.states.get("value")
-    return _number(text, language, known) or bool(stated and stated.search(text.casefold()))
-
-
 def proper_nouns(text: str) -> list[str]:
     """Capitalised words and acronyms that do not open a sentence: names of people,
     places, organisations ("Stadsbibliotekets", "Norrby", "EU"). Of a hyphenated word only
@@ -300,7 +293,7 @@ _CHECKS = {
     "amount": _amount,
     "percentage": _percentage,
     "count": _number,
-    "value": _value,
+    "value": _number,
     "date": _date,
     "address": _address,
 }

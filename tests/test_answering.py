@@ -251,21 +251,6 @@ Styrka: standardvärdet är 5.
 Tröskel avgör vilka kanter filtret skärper.
 """, kind="manual")
 
-SOFTEN = [
-    document("mjuka", "sv", "Filtret Mjuka upp", """# Filtret Mjuka upp
-
-Filtret mjukar upp kanterna i hela bilden.
-
-Läget är som standard mjukt, men det hårda läget ger skarpare kanter.
-""", kind="manual"),
-    document("pehmenna", "fi", "Suodin Pehmennä", """# Suodin Pehmennä
-
-Suodin pehmentää koko kuvan reunoja.
-
-Tila on oletuksena pehmeä, mutta kova tila antaa terävämmät reunat.
-""", kind="manual"),
-]
-
 
 def test_a_value_asked_of_a_named_setting_must_stand_beside_that_name(
         tmp_path_factory) -> None:
@@ -275,20 +260,6 @@ def test_a_value_asked_of_a_named_setting_must_stand_beside_that_name(
     assert not answer.refused and "standardvärdet är 5" in answer.answer
     answer = filters.ask("Vilket är standardvärdet för Tröskel i filtret Skärpa?")
     assert answer.refused and answer.missing == ("value",)
-
-
-@pytest.mark.parametrize(("question", "value"), [
-    ("Vilket är standardvärdet för läget?", "mjukt"),
-    ("Mikä on tilan oletusarvo?", "pehmeä"),
-])
-def test_a_default_that_is_a_word_answers_what_the_default_is(
-        tmp_path_factory, question: str, value: str) -> None:
-    """Many defaults are words (a mode, a colour), not numbers: a sentence saying what is
-    the default gives the value asked for."""
-    filters = town_assistant([*SOFTEN, POOL], tmp_path_factory, "word-values")
-    answer = filters.ask(question)
-    assert not answer.refused and not answer.missing
-    assert value in answer.answer
 
 
 MOVING = document("flytt", "sv", "Flytta till staden", """# Flytta till staden

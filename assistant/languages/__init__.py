@@ -78,7 +78,6 @@ class Language:
     streets: tuple[str, ...]
     ordinals: Mapping[str, int]
     asks: Mapping[str, re.Pattern[str]]
-    states: Mapping[str, re.Pattern[str]]  # how a text states a kind without a number
     tasks: Mapping[str, re.Pattern[str]]
     connectives: re.Pattern[str] | None
     anaphora: frozenset[str]
@@ -160,8 +159,6 @@ def load_language(path: Path) -> Language:
             ordinals=MappingProxyType(ordinals),
             asks=MappingProxyType({k: p for k in ASK_KINDS if (p := _alternation(
                 data.get("asks", {}).get(k, []), f"{where} asks.{k}")) is not None}),
-            states=MappingProxyType({k: p for k in CHECKED_ASKS if (p := _alternation(
-                data.get("states", {}).get(k, []), f"{where} states.{k}")) is not None}),
             tasks=MappingProxyType({k: p for k in TASK_KINDS if (p := _alternation(
                 data.get("tasks", {}).get(k, []), f"{where} tasks.{k}")) is not None}),
             connectives=_alternation([rf"^\W*(?:{'|'.join(connectives)})\b"] if connectives
