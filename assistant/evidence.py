@@ -80,8 +80,9 @@ LABEL_WORDS = 6
 #: A way through an interface: labels joined by arrows ("Suotimet → Kohina → Poista
 #: kohina", "Asetukset ▸ Näyttö"), as software documentation writes how to reach a thing.
 UI_PATH = re.compile(r"\w\S*\s*[→▸]\s*\w")
-#: Questions that a way there completes: how to do something, whether it can be done.
-WAY_ASKS = frozenset(("procedure", "ability"))
+#: Questions that a way there completes: how to do something, whether it can be done,
+#: where it is found.
+WAY_ASKS = frozenset(("procedure", "ability", "finding"))
 #: A heading recurring under this many sections names a facet ("Overview"), not a thing:
 #: structural, not fitted (a thing's own heading stands once).
 FACET_MIN_SECTIONS = 3

@@ -232,12 +232,17 @@ Filtret finns i menyn Filter → Brus → Kornighet.
 """, kind="manual")
 
 
+@pytest.mark.parametrize("question", [
+    "Kan man göra suddiga foton skarpare?",
+    "Var hittar jag det som gör suddiga foton skarpare?",
+])
 def test_asked_whether_something_can_be_done_the_answer_shows_the_way_there(
-        tmp_path_factory) -> None:
-    """A heading under many sections ("Översikt") is a facet of the thing above it: the
-    way there is the menu path under that thing, not another thing's."""
+        tmp_path_factory, question: str) -> None:
+    """Asked whether something can be done, or where it is found, the answer gives the
+    menu path. A heading under many sections ("Översikt") is a facet of the thing above
+    it: the way there is the menu path under that thing, not another thing's."""
     manual = town_assistant([FILTERS], tmp_path_factory, "ways")
-    answer = manual.ask("Kan man göra suddiga foton skarpare?")
+    answer = manual.ask(question)
     assert not answer.refused
     assert "gör suddiga foton skarpare" in answer.answer
     assert "Filter → Förbättra → Skärpa" in answer.answer

@@ -29,7 +29,7 @@ DEFAULT_LANGUAGES = ("sv", "fi")
 #: What a question can ask for; each language file gives expressions for each kind.
 ASK_KINDS = ("email", "phone", "address", "url", "amount", "percentage", "count", "date",
              "person", "agent", "place", "key", "value", "reason", "procedure", "enumeration",
-             "comparison", "wording", "whole", "definition", "ability")
+             "comparison", "wording", "whole", "definition", "ability", "finding")
 #: The kinds whose presence in a text is checked; each language names them in ``[missing]``.
 CHECKED_ASKS = ("email", "phone", "address", "url", "amount", "percentage", "count", "date",
                 "person", "agent", "place", "key", "value")
