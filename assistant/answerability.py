@@ -54,6 +54,9 @@ SAID_IN_PARAGRAPH = frozenset(("key",))
 #: Kinds whose evidence must stand with a name the question gives, when it gives one: the
 #: default of the setting "Tröskel" is a number beside "Tröskel", not beside any setting.
 WITH_THE_NAME = frozenset(("value",))
+#: Information taken from outside the quoted paragraphs and sections must mention one of
+#: the names the question gives ("Lomita"'s default does not answer for "Piirretty").
+ELSEWHERE_NAMED = 1
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _PHONE = re.compile(r"(?<![\w.])\+?\d[\d ()\-/]{5,}\d(?![\w.])")
@@ -442,8 +445,9 @@ def _closest_holding(scored: Scored, kind: str, selection: Selection, known: fro
         similarity = float((vectors @ unit.vector).max())
         closeness = (2 if (unit.source.key, unit.block) in blocks
                      else 1 if _place(unit) in sections else 0)
-        if closeness == 0 and similarity < floor:
-            return
+        if closeness == 0 and (similarity < floor or (
+                ELSEWHERE_NAMED and named and not any(covered(t, set(unit.terms)) for t in named))):
+            return  # from elsewhere: close to the question, and about what it names
         found[unit.id] = ((closeness, similarity), index, unit)
 
     for item in scored.items:

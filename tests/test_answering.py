@@ -14,8 +14,10 @@ import pytest
 from fakes import document, memory_assistant
 
 from assistant import languages
+from assistant.answerability import with_what_is_asked
 from assistant.evidence import Evidence, Scored, select
 from assistant.types import Answer
+from assistant.understanding import understand
 
 LIBRARY = document("bibliotek", "sv", "Stadsbiblioteket", """# Stadsbiblioteket
 
@@ -265,6 +267,37 @@ def test_a_value_asked_of_a_named_setting_must_stand_beside_that_name(
     assert not answer.refused and "standardvärdet är 5" in answer.answer
     answer = filters.ask("Vilket är standardvärdet för Tröskel i filtret Skärpa?")
     assert answer.refused and answer.missing == ("value",)
+
+
+CARTOON = [
+    document("serie", "sv", "Filtret Serieteckning", """# Filtret Serieteckning
+
+Filtret Serieteckning gör bilden lik en tecknad serie.
+
+Maskens radie i filtret Serieteckning styr hur tjocka linjerna blir.
+""", kind="manual"),
+    document("blanda", "sv", "Filtret Blanda", """# Filtret Blanda
+
+Maskens radie i filtret är som standard 100 procent.
+""", kind="manual"),
+]
+
+
+def test_information_from_another_page_must_mention_what_the_question_names(
+        tmp_path_factory) -> None:
+    """Another filter's percentage does not answer what a named filter's setting is. The
+    anchor's score is set by hand (below any similarity, so the other page is near
+    enough): which unit a test embedder ranks first is not what is tested."""
+    filters = town_assistant([*CARTOON, POOL], tmp_path_factory, "elsewhere")
+    question = "Hur många procent är maskens radie i filtret Serieteckning?"
+    query = understand(question, hint="sv")
+    retrieval = filters.retriever.search(question, "sv")
+    hit = next(i for i, h in enumerate(retrieval.hits) if h.passage.source.doc_id == "serie")
+    unit = next(u for u in retrieval.hits[hit].passage.units if "styr" in u.text)
+    scored = Scored((Evidence(unit, hit, -1.0, -1.0),), retrieval)
+    selection = select(scored, asks=query.asks, max_units=6, max_tokens=180)
+    completed = with_what_is_asked(selection, scored, query)
+    assert all(u.source.doc_id == "serie" for u in completed.units)
 
 
 MOVING = document("flytt", "sv", "Flytta till staden", """# Flytta till staden
