@@ -46,14 +46,14 @@ from assistant.understanding import Query
 HOLDING_MARGIN = 0.04
 #: Kinds whose evidence (any proper noun, any number) is so common that the unit holding
 #: it must also speak of what the question asks about (share a word with it).
-CO_OCCURRING = frozenset(("agent", "place", "count", "value", "key"))
+CO_OCCURRING = frozenset(("agent", "place", "count", "value", "key", "version"))
 #: Kinds whose evidence may stand in the paragraph (or list) that speaks of what is asked
 #: rather than in the same sentence: a key combination is often a clause of its own ("…
 #: Muokkaa → Peru. … kannattaa opetella sen pikavalinta, joka on Ctrl+Z.").
 SAID_IN_PARAGRAPH = frozenset(("key",))
 #: Kinds whose evidence must stand with a name the question gives, when it gives one: the
 #: default of the setting "Tröskel" is a number beside "Tröskel", not beside any setting.
-WITH_THE_NAME = frozenset(("value",))
+WITH_THE_NAME = frozenset(("value", "version"))
 #: Information taken from outside the quoted paragraphs and sections must mention one of
 #: the names the question gives ("Lomita"'s default does not answer for "Piirretty").
 ELSEWHERE_NAMED = 1
@@ -297,6 +297,7 @@ _CHECKS = {
     "percentage": _percentage,
     "count": _number,
     "value": _number,
+    "version": _number,
     "date": _date,
     "address": _address,
 }

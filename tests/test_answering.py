@@ -300,6 +300,29 @@ def test_information_from_another_page_must_mention_what_the_question_names(
     assert all(u.source.doc_id == "serie" for u in completed.units)
 
 
+OLD_FILTERS = document("gamla", "sv", "Gamla filter", """# Gamla filter
+
+## Förbättra färger
+
+Filtret Förbättra färger är föråldrat och ersätts av nyare filter.
+
+## Sepia
+
+Filtret Sepia finns sedan version 2.10 och ger bilden en brun ton.
+""", kind="manual")
+
+
+def test_a_version_asked_for_must_be_given(tmp_path_factory) -> None:
+    """"From which version …?" wants a version number: a sentence saying only that a
+    command is obsolete does not answer it."""
+    manual = town_assistant([OLD_FILTERS, POOL], tmp_path_factory, "versions")
+    answer = manual.ask("Från vilken version är filtret Förbättra färger föråldrat?")
+    assert answer.refused and answer.missing == ("version",)
+    assert text("sv", "missing_version") in answer.answer
+    answer = manual.ask("Från vilken version finns filtret Sepia?")
+    assert not answer.refused and "2.10" in answer.answer
+
+
 MOVING = document("flytt", "sv", "Flytta till staden", """# Flytta till staden
 
 ## Anmäla flytten

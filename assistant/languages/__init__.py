@@ -28,11 +28,11 @@ DEFAULT_LANGUAGES = ("sv", "fi")
 
 #: What a question can ask for; each language file gives expressions for each kind.
 ASK_KINDS = ("email", "phone", "address", "url", "amount", "percentage", "count", "date",
-             "person", "agent", "place", "key", "value", "reason", "procedure", "enumeration",
-             "comparison", "wording", "whole", "definition", "ability", "finding")
+             "person", "agent", "place", "key", "value", "version", "reason", "procedure",
+             "enumeration", "comparison", "wording", "whole", "definition", "ability", "finding")
 #: The kinds whose presence in a text is checked; each language names them in ``[missing]``.
 CHECKED_ASKS = ("email", "phone", "address", "url", "amount", "percentage", "count", "date",
-                "person", "agent", "place", "key", "value")
+                "person", "agent", "place", "key", "value", "version")
 #: Kinds of request that are not questions about the sources.
 TASK_KINDS = ("create", "translate", "roleplay", "override", "invent", "opinion")
 SMALLTALK_KINDS = ("greeting", "thanks", "goodbye")
