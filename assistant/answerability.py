@@ -36,7 +36,7 @@ from assistant.evidence import (
     is_echo,
     standing_under,
 )
-from assistant.lexical import overlap, terms, words
+from assistant.lexical import named_parts, overlap, terms, words
 from assistant.retrieval import Snapshot
 from assistant.types import Unit
 from assistant.understanding import Query
@@ -350,8 +350,10 @@ def topic_terms(query: Query) -> set[str]:
 
 
 def name_terms(query: Query, context_terms: frozenset[str]) -> frozenset[str]:
-    """The terms of the names the question gives, the collection's own name left out."""
-    return frozenset(t for name in query.names for t in terms(name, [query.lang])
+    """The terms of the names the question gives (their capitalised parts: "GIMP-version"
+    names GIMP, not any version), the collection's own name left out."""
+    return frozenset(t for name in query.names for part in named_parts(name)
+                     for t in terms(part, [query.lang])
                      if t not in context_terms and not t.isdigit())
 
 

@@ -14,8 +14,9 @@ import pytest
 from fakes import document, memory_assistant
 
 from assistant import languages
-from assistant.answerability import with_what_is_asked
+from assistant.answerability import name_terms, with_what_is_asked
 from assistant.evidence import Evidence, Scored, select
+from assistant.lexical import terms
 from assistant.types import Answer
 from assistant.understanding import understand
 
@@ -321,6 +322,15 @@ def test_a_version_asked_for_must_be_given(tmp_path_factory) -> None:
     assert text("sv", "missing_version") in answer.answer
     answer = manual.ask("Från vilken version finns filtret Sepia?")
     assert not answer.refused and "2.10" in answer.answer
+
+
+def test_a_hyphenated_name_names_its_capitalised_part_only() -> None:
+    """"GIMP-version" names GIMP: any sentence with a version number and "GIMP" in it
+    must not count as standing beside the name."""
+    query = understand("Från vilken Bildo-version är filtret Förbättra färger föråldrat?",
+                       hint="sv")
+    assert name_terms(query, frozenset()) == frozenset(
+        terms("Bildo", ["sv"]) + terms("Förbättra", ["sv"]))
 
 
 MOVING = document("flytt", "sv", "Flytta till staden", """# Flytta till staden
