@@ -55,9 +55,9 @@ TITLE_WEIGHT = 0.05
 #: A paragraph this short (cl100k tokens) is quoted whole when one of its sentences is
 #: chosen: two sentences of a short paragraph usually only make sense together.
 SHORT_PARAGRAPH_TOKENS = 70
-#: Sentences of a paragraph left out between two of its quoted sentences are quoted too
-#: when there are at most this many: a problem's cause and solution stand between the
-#: symptom and the outcome the question echoes, and an elided middle hides them.
+#: Units of a section left out between two quoted units of different paragraphs are
+#: quoted too when there are at most this many: a problem's cause and solution stand
+#: between the symptom and the outcome the question echoes, and an elided middle hides them.
 GAP_SENTENCES = 2
 #: A procedure or a whole section may take this many times the answer's token budget:
 #: half a procedure is a wrong answer.
@@ -453,7 +453,9 @@ def _with_short_paragraphs(scored: Scored, chosen: list[Evidence]) -> list[tuple
 
 
 def _with_gaps(scored: Scored, units: list[tuple[int, Unit]]) -> list[tuple[int, Unit]]:
-    """Chosen units with the few units of their section that stand between two of them."""
+    """Chosen units with the few units of their section that stand between two of them
+    in different paragraphs. Within a paragraph a gap shows as … and the quote keeps to
+    the sentences that answer; a gap across paragraphs hides where the next one begins."""
     library = scored.retrieval.library
     if library is None or GAP_SENTENCES <= 0:
         return units
@@ -465,7 +467,7 @@ def _with_gaps(scored: Scored, units: list[tuple[int, Unit]]) -> list[tuple[int,
         section = library.section_units(first)
         quoted = [i for i, unit in enumerate(section) if unit.id in taken]
         for start, end in pairwise(quoted):
-            if 0 < end - start - 1 <= GAP_SENTENCES:
+            if 0 < end - start - 1 <= GAP_SENTENCES and section[start].block != section[end].block:
                 for unit in section[start + 1:end]:
                     taken.add(unit.id)
                     result.append((hit_of[section[start].id], unit))
