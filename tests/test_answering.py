@@ -10,6 +10,8 @@ name in the assistant's sentences.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from fakes import document, memory_assistant
 
@@ -382,24 +384,38 @@ TROUBLE = document("problem", "sv", "Skrivaren skriver inte ut", (
     "Låna gärna en bok medan du väntar på hjälp.\n"), kind="guide")
 
 
-def test_the_few_sentences_between_two_quoted_ones_are_quoted_too(tmp_path_factory) -> None:
-    """A problem page's symptom and outcome match the question; the cause and the fix
-    stand between them and must not be elided. A longer gap stays elided. Scores are
-    set by hand: which unit a test embedder ranks first is not what is tested."""
+def _chosen_in_trouble(tmp_path_factory, starts: Sequence[str]) -> list[str]:
+    """The texts ``select`` quotes from TROUBLE when the units opening with ``starts`` score
+    best, in that order. Scores are set by hand: which unit a test embedder ranks first
+    is not what is tested."""
     guide = town_assistant([TROUBLE, POOL], tmp_path_factory, "gaps")
     retrieval = guide.retriever.search("Varför kommer inga utskrifter ut?", "sv")
     hit = next(i for i, h in enumerate(retrieval.hits) if h.passage.source.doc_id == "problem")
     units = guide.snapshot().units_of(retrieval.hits[hit].passage.source)
     by_start = {u.text.split()[0] + " " + u.text.split()[1]: u for u in units}
-    wanted = {"Så känner": 0.900, "När skrivaren": 0.899, "Låna gärna": 0.898}
-    items = [Evidence(by_start[start], hit, value, value) for start, value in wanted.items()]
+    items = [Evidence(by_start[start], hit, 0.9 - i / 1000, 0.9 - i / 1000)
+             for i, start in enumerate(starts)]
     chosen = select(Scored(tuple(items), retrieval), asks=frozenset(), max_units=6,
                     max_tokens=400)
-    texts = [u.text for u in chosen.units]
+    return [u.text for u in chosen.units]
+
+
+def test_the_few_sentences_between_two_quoted_ones_are_quoted_too(tmp_path_factory) -> None:
+    """A problem page's symptom and outcome match the question; the cause and the fix
+    stand between them, at the start of the next paragraph, and must not be hidden. A
+    longer gap stays elided."""
+    texts = _chosen_in_trouble(tmp_path_factory, ["Så känner", "När skrivaren", "Låna gärna"])
     fix = next(t for t in texts if t.startswith("Tryck en gång"))
     assert texts.index(fix) < texts.index(next(t for t in texts if t.startswith("När skrivaren")))
     assert any(t.startswith("Orsaken är") for t in texts)
     assert not any(t.startswith("Personalen finns") for t in texts)  # a gap of 3 stays
+
+
+def test_within_a_paragraph_a_gap_stays_elided(tmp_path_factory) -> None:
+    """Within one paragraph the quote keeps to the sentences that answer (a gap shows
+    as …)."""
+    texts = _chosen_in_trouble(tmp_path_factory, ["Orsaken är", "När skrivaren"])
+    assert not any(t.startswith("Tryck en gång") for t in texts)
 
 
 OPTIONS = document("alternativ", "sv", "Filtret Oskärpa", """# Filtret Oskärpa
