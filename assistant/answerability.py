@@ -357,6 +357,12 @@ def name_terms(query: Query, context_terms: frozenset[str]) -> frozenset[str]:
                      if t not in context_terms and not t.isdigit())
 
 
+def _mentions(unit: Unit, named: frozenset[str]) -> bool:
+    """Whether a unit mentions one of the question's names (``name_terms``)."""
+    own = set(unit.terms)
+    return any(covered(t, own) for t in named)
+
+
 def _place(unit: Unit) -> tuple[str, int]:
     """Where a unit stands for "belongs with the answer": its section in a long document,
     else its document."""
@@ -379,11 +385,10 @@ def answers(unit: Unit, kind: str, known: frozenset[str], question: set[str],
         return True
     if is_echo(unit, context_terms):
         return False
-    own = set(unit.terms)
-    if kind in WITH_THE_NAME and named and not any(covered(t, own) for t in named):
+    if kind in WITH_THE_NAME and named and not _mentions(unit, named):
         return False
     if library is None or kind not in SAID_IN_PARAGRAPH:
-        return bool(question & own)
+        return bool(question & set(unit.terms))
     said = {t for u in _paragraph_of(library, unit) for t in u.terms}
     return any(covered(t, said) for t in question)
 
@@ -448,8 +453,8 @@ def _closest_holding(scored: Scored, kind: str, selection: Selection, known: fro
         similarity = float((vectors @ unit.vector).max())
         closeness = (2 if (unit.source.key, unit.block) in blocks
                      else 1 if _place(unit) in sections else 0)
-        if closeness == 0 and (similarity < floor or (
-                ELSEWHERE_NAMED and named and not any(covered(t, set(unit.terms)) for t in named))):
+        if closeness == 0 and (similarity < floor
+                               or (ELSEWHERE_NAMED and named and not _mentions(unit, named))):
             return  # from elsewhere: close to the question, and about what it names
         found[unit.id] = ((closeness, similarity), index, unit)
 

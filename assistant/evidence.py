@@ -462,8 +462,10 @@ def _with_gaps(scored: Scored, units: list[tuple[int, Unit]]) -> list[tuple[int,
     result = list(units)
     taken = {u.id for _, u in units}
     hit_of = {u.id: i for i, u in units}
-    for key in dict.fromkeys((u.source.key, u.section_index) for _, u in units):
-        first = next(u for _, u in units if (u.source.key, u.section_index) == key)
+    first_of: dict[tuple[str, int], Unit] = {}
+    for _, unit in units:
+        first_of.setdefault((unit.source.key, unit.section_index), unit)
+    for first in first_of.values():
         section = library.section_units(first)
         quoted = [i for i, unit in enumerate(section) if unit.id in taken]
         for start, end in pairwise(quoted):
