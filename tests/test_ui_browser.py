@@ -110,17 +110,27 @@ def test_resident_session_in_swedish_and_finnish(browser, app_url, feedback_db, 
     context.close()
 
 
-def test_staff_wording_search_with_counterpart_and_copy(browser, app_url, shots):
+def _search_wording(browser, app_url, locale: str, lang: str, tab: str, phrase: str):
+    """The staff Wording tab, searched for ``phrase`` (clipboard allowed, for the copy
+    button): the context, the page, its errors and the first match, once visible."""
     from playwright.sync_api import expect
 
-    context = new_context(browser, "fi-FI")
+    context = new_context(browser, locale)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
-    page, errors = open_app(context, app_url, "fi")
-    page.get_by_role("tab", name="Sanamuoto").click()
-    page.locator("#visio-phrase textarea").fill("liten kommun")
+    page, errors = open_app(context, app_url, lang)
+    page.get_by_role("tab", name=tab).click()
+    page.locator("#visio-phrase textarea").fill(phrase)
     page.locator("#visio-search").click()
     first = page.locator("#visio-wording-results .visio-match").first
     expect(first).to_be_visible(timeout=ANSWER_TIMEOUT)
+    return context, page, errors, first
+
+
+def test_staff_wording_search_with_counterpart_and_copy(browser, app_url, shots):
+    from playwright.sync_api import expect
+
+    context, page, errors, first = _search_wording(browser, app_url, "fi-FI", "fi",
+                                                   "Sanamuoto", "liten kommun")
     expect(first.locator("mark").first).to_have_text(re.compile("^liten kommun$", re.I))
     expect(first.locator(".visio-kind")).to_have_text("sanatarkka osuma")
     counterpart = first.locator(".visio-counterpart")
@@ -150,14 +160,8 @@ def test_staff_wording_search_finds_a_phrase_standing_only_in_a_heading(browser,
                                                                        shots):
     from playwright.sync_api import expect
 
-    context = new_context(browser, "sv-SE")
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
-    page, errors = open_app(context, app_url, "sv")
-    page.get_by_role("tab", name="Ordalydelse").click()
-    page.locator("#visio-phrase textarea").fill("Femte visionen")
-    page.locator("#visio-search").click()
-    first = page.locator("#visio-wording-results .visio-match").first
-    expect(first).to_be_visible(timeout=ANSWER_TIMEOUT)
+    context, page, errors, first = _search_wording(browser, app_url, "sv-SE", "sv",
+                                                   "Ordalydelse", "Femte visionen")
     expect(first).to_have_attribute("data-shape", "heading")
     expect(first.locator(".visio-kind")).to_have_text("ordagrant i en rubrik")
     expect(first.locator(".visio-passage-heading mark").first).to_have_text("Femte visionen")
