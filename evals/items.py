@@ -21,7 +21,8 @@ SETS_DIR = Path(__file__).resolve().parent / "sets"
 SHIPPED_SET: tuple[Path, ...] = (SETS_DIR / "programme-heldout.jsonl",
                                  SETS_DIR / "fresh-heldout.jsonl")
 DEVELOPMENT_SET: tuple[Path, ...] = (SETS_DIR / "programme-dev.jsonl",
-                                     SETS_DIR / "fresh-dev.jsonl")
+                                     SETS_DIR / "fresh-dev.jsonl",
+                                     SETS_DIR / "fresh-dev2.jsonl")
 
 REQUIRED_KEYS = ("id", "lang", "question", "expected_doc_ids", "expect_refusal", "must_include")
 OPTIONAL_KEYS = ("history", "category", "tags", "expect_partial", "expected_quote")
