@@ -34,9 +34,10 @@ from assistant.evidence import (
     add_units,
     covered,
     is_echo,
+    is_label,
     standing_under,
 )
-from assistant.lexical import named_parts, overlap, terms, words
+from assistant.lexical import named_parts, overlap, part_of, terms, words
 from assistant.retrieval import Snapshot
 from assistant.types import Unit
 from assistant.understanding import Query
@@ -46,7 +47,7 @@ from assistant.understanding import Query
 HOLDING_MARGIN = 0.04
 #: Kinds whose evidence (any proper noun, any number) is so common that the unit holding
 #: it must also speak of what the question asks about (share a word with it).
-CO_OCCURRING = frozenset(("agent", "place", "count", "value", "key", "version"))
+CO_OCCURRING = frozenset(("agent", "place", "count", "value", "key", "version", "duration"))
 #: Kinds whose evidence may stand in the paragraph (or list) that speaks of what is asked
 #: rather than in the same sentence: a key combination is often a clause of its own ("…
 #: Muokkaa → Peru. … kannattaa opetella sen pikavalinta, joka on Ctrl+Z.").
@@ -274,6 +275,22 @@ def _is_time_word(word: str, language: languages.Language) -> bool:
                for p in (*language.months, *language.times))
 
 
+#: How many words before a unit of time its length may stand ("30 sekunder", "ett helt år").
+DURATION_WINDOW = 2
+
+
+def _duration(text: str, language: languages.Language, known: frozenset[str]) -> bool:
+    """A length of time: a unit of time with a number or a quantity just before it."""
+    tokens = _words_of(_plain(text))
+    for i, word in enumerate(tokens):
+        if word in language.durations and any(
+                (w.isdigit() and w not in known) or w in language.numbers
+                or w in language.quantities
+                for w in tokens[max(0, i - DURATION_WINDOW):i]):
+            return True
+    return False
+
+
 def _address(text: str, language: languages.Language, known: frozenset[str]) -> bool:
     if _POSTCODE.search(text):
         return True
@@ -298,6 +315,7 @@ _CHECKS = {
     "count": _number,
     "value": _number,
     "version": _number,
+    "duration": _duration,
     "date": _date,
     "address": _address,
 }
@@ -369,9 +387,33 @@ def _place(unit: Unit) -> tuple[str, int]:
     return unit.source.key, unit.section_index if unit.source.is_long else -1
 
 
-def answers(unit: Unit, kind: str, known: frozenset[str], question: set[str],
-            context_terms: frozenset[str] = frozenset(),
-            library: Snapshot | None = None, named: frozenset[str] = frozenset()) -> bool:
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks about, as the checks of a unit need it: ``known`` words and
+    numbers that are not the information asked for (``known_words``), the ``topic`` terms
+    a name or number must come with (``topic_terms``), the ``named`` terms it must stand
+    beside (``name_terms``), what a count question counts (``Query.counted``, when the
+    quoted text speaks of it: then its number must stand beside it) and the collection's
+    own name (``context_terms``)."""
+
+    known: frozenset[str]
+    topic: frozenset[str]
+    named: frozenset[str]
+    context_terms: frozenset[str]
+    library: Snapshot | None = None
+    counted: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, query: Query, scored: Scored, selection: Selection) -> Asked:
+        library = scored.retrieval.library
+        counted = query.counted if any(_names_thing(u, query.counted)
+                                       for u in selection.units) else ()
+        return cls(known=known_words(query, library), topic=frozenset(topic_terms(query)),
+                   named=name_terms(query, scored.context_terms),
+                   context_terms=scored.context_terms, library=library, counted=counted)
+
+
+def answers(unit: Unit, kind: str, asked: Asked) -> bool:
     """Whether a unit holds the kind of information asked for, about what was asked (a name
     must come with a word of the question: see ``CO_OCCURRING``). A line that only repeats
     its title and the collection's name ("– Parker / Ekby stads tjänster") names
@@ -379,18 +421,63 @@ def answers(unit: Unit, kind: str, known: frozenset[str], question: set[str],
     stand anywhere in the paragraph or list that speaks of the command (``SAID_IN_PARAGRAPH``),
     in any inflection ("pikanäppäimellä" / "pikanäppäintä"); a name or number must share
     a word with the question in its own sentence, since near words are so often loose."""
-    if not holds(unit.text, kind, unit.source.lang, known):
+    if not holds(unit.text, kind, unit.source.lang, asked.known):
         return False
     if kind not in CO_OCCURRING:
         return True
-    if is_echo(unit, context_terms):
+    if is_echo(unit, asked.context_terms):
         return False
-    if kind in WITH_THE_NAME and named and not _mentions(unit, named):
+    if kind == "count" and asked.counted and not _counts(unit, asked):
+        return False
+    library = asked.library
+    if kind in WITH_THE_NAME and asked.named and not any(
+            _mentions(u, asked.named) for u in _described(library, unit)):
         return False
     if library is None or kind not in SAID_IN_PARAGRAPH:
-        return bool(question & set(unit.terms))
+        return bool(asked.topic & set(unit.terms))
     said = {t for u in _paragraph_of(library, unit) for t in u.terms}
-    return any(covered(t, said) for t in question)
+    return any(covered(t, said) for t in asked.topic)
+
+
+#: How many words from what a count question counts its number may stand ("256 färger",
+#: "kymmenen erilaista sivellintä").
+COUNT_WINDOW = 3
+
+
+def _counts(unit: Unit, asked: Asked) -> bool:
+    """Whether a number in the unit counts what the question counts: it stands within
+    ``COUNT_WINDOW`` words of that word, in any form or compound ("perussiveltimiä")."""
+    language = languages.get(unit.source.lang)
+    tokens = _words_of(_plain(unit.text))
+    return any(_is_the_thing(word, unit.source.lang, asked.counted) and any(
+        (w.isdigit() and w not in asked.known) or w in language.numbers
+        for w in tokens[max(0, i - COUNT_WINDOW):i + COUNT_WINDOW + 1])
+        for i, word in enumerate(tokens))
+
+
+def _names_thing(unit: Unit, thing: tuple[str, ...]) -> bool:
+    return bool(thing) and any(_is_the_thing(w, unit.source.lang, thing)
+                               for w in _words_of(unit.text))
+
+
+def _is_the_thing(word: str, lang: str, thing: tuple[str, ...]) -> bool:
+    """Whether a word names the counted thing, in any form or as a compound's part."""
+    stems = set(terms(word, [lang]))
+    return any(covered(t, stems) or any(part_of(t, s) for s in stems) for t in thing)
+
+
+def _described(library: Snapshot | None, unit: Unit) -> tuple[Unit, ...]:
+    """The paragraph a unit stands in and the term it describes, when a label stands
+    above it ("Nauhan leveys" / "… 30.0 pikseliä on asetettu oletuksena."): a setting's
+    value is often said a sentence after its name, or under it."""
+    if library is None:
+        return (unit,)
+    members = library.block_units(unit) or (unit,)
+    before = library.neighbour(members[0], -1)
+    if (before is not None and before.section_index == unit.section_index
+            and is_label(library, before)):
+        return (before, *members)
+    return members
 
 
 def _paragraph_of(library: Snapshot, unit: Unit) -> tuple[Unit, ...]:
@@ -410,24 +497,19 @@ def with_what_is_asked(selection: Selection, scored: Scored, query: Query) -> Se
     wanted = wanted_kinds(query)
     if not wanted or not selection:
         return selection
-    library = scored.retrieval.library
-    known = known_words(query, library)
-    question = topic_terms(query)
-    named = name_terms(query, scored.context_terms)
+    asked = Asked.of(query, scored, selection)
     extra: list[tuple[int, Unit]] = []
     for kind in wanted:
-        if any(answers(u, kind, known, question, scored.context_terms, library, named)
-               for u in selection.units):
+        if any(answers(u, kind, asked) for u in selection.units):
             continue
-        found = _closest_holding(scored, kind, selection, known, question, named)
+        found = _closest_holding(scored, kind, selection, asked)
         if found is not None:
             extra.append(found)
     return add_units(selection, scored.retrieval, extra) if extra else selection
 
 
-def _closest_holding(scored: Scored, kind: str, selection: Selection, known: frozenset[str],
-                     question: set[str],
-                     named: frozenset[str] = frozenset()) -> tuple[int, Unit] | None:
+def _closest_holding(scored: Scored, kind: str, selection: Selection,
+                     asked: Asked) -> tuple[int, Unit] | None:
     """The unit holding ``kind`` that best belongs with the answer: in the paragraph of a
     quoted unit first, then in a quoted section, then anywhere in the retrieved passages;
     among those, the one most similar to the question. One from elsewhere must stay within
@@ -447,14 +529,14 @@ def _closest_holding(scored: Scored, kind: str, selection: Selection, known: fro
     def consider(index: int, unit: Unit) -> None:
         if unit.id in found or unit.vector is None:
             return
-        if not answers(unit, kind, known, question, scored.context_terms,
-                       retrieval.library, named):
+        if not answers(unit, kind, asked):
             return
         similarity = float((vectors @ unit.vector).max())
         closeness = (2 if (unit.source.key, unit.block) in blocks
                      else 1 if _place(unit) in sections else 0)
         if closeness == 0 and (similarity < floor
-                               or (ELSEWHERE_NAMED and named and not _mentions(unit, named))):
+                               or (ELSEWHERE_NAMED and asked.named
+                                   and not _mentions(unit, asked.named))):
             return  # from elsewhere: close to the question, and about what it names
         found[unit.id] = ((closeness, similarity), index, unit)
 
@@ -487,14 +569,9 @@ def judge(query: Query, scored: Scored, selection: Selection, confidence_value: 
         return Verdict("decline", "low_confidence", (), confidence_value)
     wanted = wanted_kinds(query)
     if wanted:
-        known = known_words(query, scored.retrieval.library)
-        question = topic_terms(query)
-        named = name_terms(query, scored.context_terms)
-        quoted = selection.units
+        asked = Asked.of(query, scored, selection)
         missing = tuple(k for k in wanted
-                        if not any(answers(u, k, known, question, scored.context_terms,
-                                           scored.retrieval.library, named)
-                                   for u in quoted))
+                        if not any(answers(u, k, asked) for u in selection.units))
         if missing and (len(missing) < len(wanted) or asks_more(query)):
             return Verdict("partial", "not_given", missing, confidence_value)
         if missing:

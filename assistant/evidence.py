@@ -380,7 +380,7 @@ def _announced(library: Snapshot, unit: Unit) -> tuple[Unit, ...]:
                            library.following(unit)))
 
 
-def _is_label(library: Snapshot, unit: Unit) -> bool:
+def is_label(library: Snapshot, unit: Unit) -> bool:
     """A term standing on its own line before its description ("Radie", "Stänga
     bilden"): a few words without closing punctuation, alone in its paragraph."""
     text = unit.text.strip()
@@ -401,11 +401,11 @@ def _with_labels(scored: Scored, units: list[tuple[int, Unit]],
     for index, unit in units:
         before = library.neighbour(unit, -1)
         after = library.neighbour(unit, 1)
-        if _is_label(library, unit) and after is not None and after.block != unit.block \
+        if is_label(library, unit) and after is not None and after.block != unit.block \
                 and after.section_index == unit.section_index:
             extra = _within_budget(library.block_units(after), budget)
         elif (before is not None and before.block != unit.block
-              and before.section_index == unit.section_index and _is_label(library, before)):
+              and before.section_index == unit.section_index and is_label(library, before)):
             extra = [before]
         else:
             continue

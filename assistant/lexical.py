@@ -152,7 +152,7 @@ def common_prefix(a: str, b: str) -> int:
     return n
 
 
-def _part_of(query_term: str, term: str) -> bool:
+def part_of(query_term: str, term: str) -> bool:
     """Whether a compound ``term`` begins or ends with a long enough ``query_term``
     (the linear form of ``Vocabulary.expand``, for one text's few terms)."""
     if query_term.isdigit():
@@ -174,7 +174,7 @@ def overlap(query_terms: Sequence[str], text_terms: Sequence[str],
     if not wanted:
         return 0.0
     present = set(text_terms)
-    hits = {q for q in wanted if q in present or any(_part_of(q, t) for t in present)}
+    hits = {q for q in wanted if q in present or any(part_of(q, t) for t in present)}
     if idf is None:
         return len(hits) / len(wanted)
     ceiling = max(idf.values(), default=1.0)

@@ -61,6 +61,7 @@ class Query:
     followup: bool = False
     parts: tuple[str, ...] = ()  # the parts of a question asking several things
     terms: tuple[str, ...] = field(default=(), repr=False)
+    counted: tuple[str, ...] = ()  # the terms of what a count question counts
 
     @property
     def wants(self) -> frozenset[str]:
@@ -96,7 +97,29 @@ def understand(question: str, history: Sequence[Message] = (), *,
     return Query(
         text=text, lang=lang, asks=asks, names=mentioned_names(text),
         quoted=quoted_phrases(text), formulations=searches, followup=followup, parts=parts,
-        terms=tuple(terms(text, [lang])))
+        terms=tuple(terms(text, [lang])),
+        counted=counted_thing(text, lang) if "count" in asks else ())
+
+
+#: How many words after "how many" a count question names what it counts ("hur många
+#: olika färger"): stop words are skipped, the first other word is the thing.
+COUNTED_WORDS = 2
+
+
+def counted_thing(text: str, lang: str) -> tuple[str, ...]:
+    """The terms of what a count question counts ("färger" in "Hur många färger kan en
+    gif-bild ha?"); () when it does not say."""
+    pattern = languages.get(lang).counted
+    folded = " ".join(text.casefold().split())
+    match = pattern.search(folded) if pattern else None
+    if match is None:
+        return ()
+    following = re.split(r"[,;:.!?]", folded[match.end():])[0]
+    for word in words(following)[:COUNTED_WORDS]:
+        found = terms(word, [lang])
+        if found:
+            return tuple(found)
+    return ()
 
 
 def question_parts(text: str, lang: str) -> tuple[str, ...]:
@@ -109,13 +132,14 @@ def question_parts(text: str, lang: str) -> tuple[str, ...]:
             pieces.append([])
         else:
             pieces[-1].append(token)
-    # A piece without a question word of its own ("… små och stora städer") continues the
-    # part before it: it lists things, it does not ask anew.
+    # A piece not opening with a question word ("… små och stora städer", "…, som står
+    # bakom …") continues the part before it: it lists things or qualifies them, it does
+    # not ask anew.
     parts: list[list[str]] = []
     for piece in pieces:
         if not piece:
             continue
-        if parts and not language.question & {t.casefold().strip("?!.") for t in piece}:
+        if parts and piece[0].casefold().strip("?!.") not in language.question:
             parts[-1].extend(piece)
         else:
             parts.append(list(piece))
@@ -156,7 +180,7 @@ def asked_for(text: str, lang: str) -> frozenset[str]:
     found = {kind for kind, pattern in language.asks.items() if pattern.search(folded)}
     if "email" in found:
         found.discard("address")  # an e-mail address is not a postal one
-    if found & {"percentage", "amount"}:
+    if found & {"percentage", "amount", "duration"}:
         found.discard("count")  # "how many per cent", "how much money" ask for those
     if found & set(languages.CHECKED_ASKS):
         found.discard("definition")  # "Vad är bibliotekets e-postadress?" asks for an address

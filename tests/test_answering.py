@@ -272,6 +272,69 @@ def test_a_value_asked_of_a_named_setting_must_stand_beside_that_name(
     assert answer.refused and answer.missing == ("value",)
 
 
+WEAVE = document("vav", "sv", "Filtret Väv", """# Filtret Väv
+
+Filtret Väv lägger ett vävt mönster över bilden.
+
+## Inställningar
+
+Bandbredd
+
+Med detta alternativ ställer du in bandens bredd i bildpunkter. Standardvärdet är 30.
+
+Mellanrum
+
+Avståndet mellan banden i bildpunkter. Standardvärdet är 10.
+""", kind="manual")
+
+
+def test_a_value_said_under_its_settings_name_answers_for_that_setting(
+        tmp_path_factory) -> None:
+    """A setting's name often stands on a line of its own, its default a sentence further
+    down: the value answers for the name above it, and only for that one."""
+    filters = town_assistant([WEAVE, POOL], tmp_path_factory, "labelled-values")
+    answer = filters.ask("Vad är standardvärdet för Bandbredd i filtret Väv?")
+    assert not answer.refused and "Standardvärdet är 30." in answer.answer
+    answer = filters.ask("Vad är standardvärdet för Mellanrum i filtret Väv?")
+    assert not answer.refused and "Standardvärdet är 10." in answer.answer
+
+
+BRUSHES = document("penslar", "sv", "Penslar i Bildo", """# Penslar i Bildo
+
+Med Bildo följer tio målarverktyg och många penslar som exempel.
+
+Bildo har 24 färdiga paletter.
+""", kind="manual")
+
+
+def test_a_count_must_count_what_the_question_counts(tmp_path_factory) -> None:
+    """"How many brushes?" is not answered by the number of painting tools in the
+    sentence before: where the text speaks of brushes, the number must stand by them."""
+    manual = town_assistant([BRUSHES, POOL], tmp_path_factory, "counted")
+    answer = manual.ask("Hur många penslar följer med Bildo?")
+    assert answer.refused and answer.missing == ("count",)
+    answer = manual.ask("Hur många paletter har Bildo?")
+    assert not answer.refused and "24 färdiga paletter" in answer.answer
+
+
+CLOSED = document("stangt", "sv", "Simhallens underhåll", """# Simhallens underhåll
+
+Simhallen är stängd i tre veckor i juli för underhåll.
+
+Simskolan för barn håller på i 10 lektioner efter underhållet.
+""", kind="service")
+
+
+def test_a_length_of_time_must_be_a_number_of_units_of_time(tmp_path_factory) -> None:
+    """"How long?" is answered by "three weeks", not by a number of something else."""
+    pool = town_assistant([CLOSED, LIBRARY], tmp_path_factory, "durations")
+    answer = pool.ask("Hur länge är simhallen stängd?")
+    assert not answer.refused and "i tre veckor" in answer.answer
+    answer = pool.ask("Hur länge håller simskolan för barn på?")
+    assert answer.refused and answer.missing == ("duration",)
+    assert text("sv", "missing_duration") in answer.answer
+
+
 CARTOON = [
     document("serie", "sv", "Filtret Serieteckning", """# Filtret Serieteckning
 
@@ -500,6 +563,35 @@ def test_the_staff_wording_search_finds_titles_and_headings_after_sentences(town
     shapes = [m.shape for m in town.find_wording("Stadsbiblioteket")]
     assert shapes[0] == "sentence" and "title" in shapes
     assert all(m.shape == "sentence" for m in town.find_wording("gratis parkering"))
+
+
+PARKS = [
+    document("parker", "sv", "Parker", """# Parker
+
+Stadens parker har lekplatser och utegym. Parkerna sköts av stadens trädgårdsmästare.
+""", kind="service"),
+    document("parker", "fi", "Puistot", """# Puistot
+
+Kaupungin puistoissa on leikkipaikkoja ja ulkokuntosaleja. Puistoja hoitavat kaupungin puutarhurit.
+""", kind="service", translation_of="sv", aligned=True),
+]
+
+
+@pytest.mark.parametrize("question", [
+    "Mainitaanko missään 'utegym'?",  # a wording check
+    "Mitä ruotsinkielisen sivun 'utegym' tarkoittaa?",  # what the other language's word is
+])
+def test_a_phrase_of_the_other_language_is_quoted_with_its_counterpart(
+        tmp_path_factory, question: str) -> None:
+    """A phrase found only in the other language's text comes with the same sentence in
+    the asker's language, both cited: staff want both wordings, a resident the meaning."""
+    parks = town_assistant([*PARKS, POOL], tmp_path_factory, "counterparts")
+    answer = parks.ask(question)
+    assert not answer.refused and answer.notes == ("wording",)
+    assert "Stadens parker har lekplatser och utegym." in answer.answer
+    assert "Kaupungin puistoissa on leikkipaikkoja ja ulkokuntosaleja." in answer.answer
+    assert [(c.doc_id, c.lang) for c in answer.citations] == [("parker", "sv"), ("parker", "fi")]
+    assert answer.answer.startswith("Kyllä") == question.startswith("Mainitaanko")
 
 
 def test_a_wording_check_says_no_when_the_phrase_is_not_there(town) -> None:

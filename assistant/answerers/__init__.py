@@ -27,7 +27,8 @@ class Answerers:
 
     def __init__(self, settings: Settings, context_terms: frozenset[str] = frozenset()) -> None:
         self.mode: Answerer = MODES[settings.answer_mode]()
-        self.forms: tuple[Answerer, ...] = (StructureAnswerer(context_terms), WordingAnswerer())
+        self.forms: tuple[Answerer, ...] = (StructureAnswerer(context_terms),
+                                             WordingAnswerer(context_terms))
 
     def choose(self, query: Query, library: Snapshot) -> Answerer:
         """The answerer for this question."""

@@ -28,11 +28,12 @@ DEFAULT_LANGUAGES = ("sv", "fi")
 
 #: What a question can ask for; each language file gives expressions for each kind.
 ASK_KINDS = ("email", "phone", "address", "url", "amount", "percentage", "count", "date",
-             "person", "agent", "place", "key", "value", "version", "reason", "procedure",
-             "enumeration", "comparison", "wording", "whole", "definition", "ability", "finding")
+             "person", "agent", "place", "key", "value", "version", "duration", "reason",
+             "procedure", "enumeration", "comparison", "wording", "whole", "definition",
+             "ability", "finding")
 #: The kinds whose presence in a text is checked; each language names them in ``[missing]``.
 CHECKED_ASKS = ("email", "phone", "address", "url", "amount", "percentage", "count", "date",
-                "person", "agent", "place", "key", "value", "version")
+                "person", "agent", "place", "key", "value", "version", "duration")
 #: Kinds of request that are not questions about the sources.
 TASK_KINDS = ("create", "translate", "roleplay", "override", "invent", "opinion")
 SMALLTALK_KINDS = ("greeting", "thanks", "goodbye")
@@ -75,10 +76,13 @@ class Language:
     percent: frozenset[str]
     months: tuple[str, ...]
     times: tuple[str, ...]
+    durations: frozenset[str]
+    quantities: frozenset[str]
     streets: tuple[str, ...]
     ordinals: Mapping[str, int]
     asks: Mapping[str, re.Pattern[str]]
     tasks: Mapping[str, re.Pattern[str]]
+    counted: re.Pattern[str] | None  # a count question names what it counts after this
     connectives: re.Pattern[str] | None
     anaphora: frozenset[str]
     smalltalk: Mapping[str, str]  # whole message (normalised) → kind
@@ -114,7 +118,8 @@ _REQUIRED_TEXTS = (
     "source_intro", "more_intro", "other_language_intro", "source_intro_section",
     "more_intro_section", "other_language_intro_section", "structure_intro", "refusal",
     "refusal_topics", "task_refusal", "not_mentioned", "not_given", "partly_given",
-    "related_intro", "wording_found", "wording_missing", "wording_closest", "and",
+    "related_intro", "wording_found", "wording_missing", "wording_closest",
+    "wording_counterpart", "wording_stands", "wording_stands_inflected", "and",
     "empty_question", "smalltalk_greeting", "smalltalk_thanks", "smalltalk_goodbye",
     "question_too_long", "index_missing", "internal_error", "unsupported_language",
     "llm_fallback", "llm_no_citation",
@@ -155,12 +160,16 @@ def load_language(path: Path) -> Language:
             percent=_words(words.get("percent")),
             months=tuple(sorted(_words(words.get("months")))),
             times=tuple(sorted(_words(words.get("times")))),
+            durations=_words(words.get("durations")),
+            quantities=_words(words.get("quantities")),
             streets=tuple(sorted(_words(words.get("streets")))),
             ordinals=MappingProxyType(ordinals),
             asks=MappingProxyType({k: p for k in ASK_KINDS if (p := _alternation(
                 data.get("asks", {}).get(k, []), f"{where} asks.{k}")) is not None}),
             tasks=MappingProxyType({k: p for k in TASK_KINDS if (p := _alternation(
                 data.get("tasks", {}).get(k, []), f"{where} tasks.{k}")) is not None}),
+            counted=_alternation(data.get("counted", {}).get("after", []),
+                                 f"{where} counted.after"),
             connectives=_alternation([rf"^\W*(?:{'|'.join(connectives)})\b"] if connectives
                                      else [], f"{where} followup.connectives"),
             anaphora=_words(followup.get("anaphora")),
