@@ -35,6 +35,7 @@ from assistant.evidence import (
     covered,
     is_echo,
     is_label,
+    scope_of,
     standing_under,
 )
 from assistant.lexical import named_parts, overlap, part_of, terms, words
@@ -381,12 +382,6 @@ def _mentions(unit: Unit, named: frozenset[str]) -> bool:
     return any(covered(t, own) for t in named)
 
 
-def _place(unit: Unit) -> tuple[str, int]:
-    """Where a unit stands for "belongs with the answer": its section in a long document,
-    else its document."""
-    return unit.source.key, unit.section_index if unit.source.is_long else -1
-
-
 @dataclass(frozen=True)
 class Asked:
     """What a question asks about, as the checks of a unit need it: ``known`` words and
@@ -523,7 +518,7 @@ def _closest_holding(scored: Scored, kind: str, selection: Selection,
     vectors = retrieval.query_vectors
     quoted = selection.units
     blocks = {(u.source.key, u.block) for u in quoted}
-    sections = {_place(u) for u in quoted}
+    sections = {scope_of(u) for u in quoted}
     found: dict[str, tuple[tuple[int, float], int, Unit]] = {}
 
     def consider(index: int, unit: Unit) -> None:
@@ -533,7 +528,7 @@ def _closest_holding(scored: Scored, kind: str, selection: Selection,
             return
         similarity = float((vectors @ unit.vector).max())
         closeness = (2 if (unit.source.key, unit.block) in blocks
-                     else 1 if _place(unit) in sections else 0)
+                     else 1 if scope_of(unit) in sections else 0)
         if closeness == 0 and (similarity < floor
                                or (ELSEWHERE_NAMED and asked.named
                                    and not _mentions(unit, asked.named))):

@@ -34,7 +34,7 @@ from itertools import pairwise, takewhile
 import numpy as np
 
 from assistant.chunking import PATH_SEPARATOR, context_headings, count_tokens
-from assistant.lexical import MIN_PREFIX_STEM, common_prefix, named_parts, overlap, terms
+from assistant.lexical import MIN_PREFIX_STEM, common_prefix, named_parts, overlap, terms, words
 from assistant.retrieval import Retrieval, Snapshot
 from assistant.types import Hit, Unit
 
@@ -281,7 +281,7 @@ def select(scored: Scored, *, asks: frozenset[str], max_units: int,
         across = _across(scored, anchor, max_tokens)
         if across:
             return across
-    return _best(scored, anchor, max_units, max_tokens)
+    return _best(scored, anchor, max_units, max_tokens, names)
 
 
 def _parts(scored: Scored, anchor: Evidence, max_units: int,
@@ -299,7 +299,7 @@ def _parts(scored: Scored, anchor: Evidence, max_units: int,
     if len(chosen) < 2:
         return None
     budget = max_tokens * LONG_SCOPE_FACTOR
-    units = _with_short_paragraphs(scored, chosen[:max_units])
+    units = _with_labels(scored, _with_short_paragraphs(scored, chosen[:max_units]), budget)
     kept = {u.id for u in _within_budget([u for _, u in units], budget)}
     return _grouped(scored.retrieval, [(i, u) for i, u in units if u.id in kept], "parts",
                     anchor)
@@ -321,9 +321,10 @@ def _across(scored: Scored, anchor: Evidence, max_tokens: int) -> Selection | No
                     "across", anchor)
 
 
-def _best(scored: Scored, anchor: Evidence, max_units: int, max_tokens: int) -> Selection:
+def _best(scored: Scored, anchor: Evidence, max_units: int, max_tokens: int,
+          names: Sequence[str] = ()) -> Selection:
     """The anchor and every unit within the margin of it, from at most MAX_SOURCES hits,
-    completed to whole short paragraphs."""
+    completed to whole short paragraphs, with the terms the question names."""
     chosen: list[Evidence] = []
     hits: list[int] = []
     used = 0
@@ -343,6 +344,7 @@ def _best(scored: Scored, anchor: Evidence, max_units: int, max_tokens: int) -> 
         used += cost
     units = _with_gaps(scored, _with_short_paragraphs(scored, chosen))
     units = _with_labels(scored, units, max_tokens * LONG_SCOPE_FACTOR)
+    units = _with_named_labels(scored, units, names, max_tokens * LONG_SCOPE_FACTOR)
     units = _with_whole_lists(scored, units, max_tokens * LONG_SCOPE_FACTOR)
     units = _with_announced_lists(scored, units, max_tokens * LONG_SCOPE_FACTOR)
     return _grouped(scored.retrieval, units, "best", anchor)
@@ -414,6 +416,44 @@ def _with_labels(scored: Scored, units: list[tuple[int, Unit]],
                 taken.add(member.id)
                 result.append((index, member))
     return result
+
+
+def _with_named_labels(scored: Scored, units: list[tuple[int, Unit]], names: Sequence[str],
+                       budget: int) -> list[tuple[int, Unit]]:
+    """A question naming a term that stands as a label where the answer is quoted ("…
+    om jag väljer Slinga under Kant …") asks what the text says under it: the term and
+    its description are quoted, though the description need not repeat the question's
+    words ("… bildpunkter på motsatt kant …")."""
+    library = scored.retrieval.library
+    wanted = {" ".join(words(name)) for name in names}
+    if not LABEL_WORDS or library is None or not wanted:
+        return units
+    result = list(units)
+    taken = {u.id for _, u in units}
+    scopes = {scope_of(u): index for index, u in units}
+    for (key, section), index in scopes.items():
+        source = library.sources.get(key)
+        if source is None:
+            continue
+        for unit in library.units_of(source):
+            if ((section >= 0 and unit.section_index != section) or unit.id in taken
+                    or " ".join(words(unit.text)) not in wanted
+                    or not is_label(library, unit)):
+                continue
+            after = library.neighbour(unit, 1)
+            described = ([] if after is None or after.section_index != unit.section_index
+                         else _within_budget(library.block_units(after), budget))
+            for member in (unit, *described):
+                if member.id not in taken:
+                    taken.add(member.id)
+                    result.append((index, member))
+    return result
+
+
+def scope_of(unit: Unit) -> tuple[str, int]:
+    """Where a unit stands for "belongs with the answer": its section in a long document,
+    else its whole document (section -1)."""
+    return unit.source.key, unit.section_index if unit.source.is_long else -1
 
 
 def _with_whole_lists(scored: Scored, units: list[tuple[int, Unit]],

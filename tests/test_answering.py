@@ -495,6 +495,45 @@ Hur stark effekten blir på den valda ytan.
 """, kind="manual")
 
 
+EDGES = document("matris", "sv", "Filtret Matris", """# Filtret Matris
+
+Filtret Matris räknar om varje bildpunkt utifrån dess grannar.
+
+## Alternativ
+
+Kant
+
+När bildpunkten ligger vid bildens kant saknas en del grannar. Du väljer vad filtret gör då.
+
+Slinga
+
+Grannarna hämtas från motsatt sida, så det som försvinner dyker upp igen.
+
+Begränsa
+
+De yttersta bildpunkterna upprepas utåt.
+""", kind="manual")
+
+
+def test_a_term_the_question_names_is_quoted_with_its_description(tmp_path_factory) -> None:
+    """"What happens at the edges if I choose Slinga?": what stands under the term Slinga
+    answers, though it shares no word with the question. The anchor is set by hand to the
+    sentence on edges (as e5 ranks it): which unit a test embedder ranks first is not what
+    is tested."""
+    manual = town_assistant([EDGES, POOL], tmp_path_factory, "named-terms")
+    question = "Vad händer vid kanten om jag väljer Slinga i filtret Matris?"
+    query = understand(question, hint="sv")
+    retrieval = manual.retriever.search(question, "sv")
+    hit = next(i for i, h in enumerate(retrieval.hits) if h.passage.source.doc_id == "matris")
+    unit = next(u for h in retrieval.hits if h.passage.source.doc_id == "matris"
+                for u in h.passage.units if u.text.startswith("När bildpunkten"))
+    scored = Scored((Evidence(unit, hit, 1.0, 1.0),), retrieval)
+    texts = [u.text for u in select(scored, asks=query.asks, max_units=6, max_tokens=180,
+                                     names=query.names).units]
+    assert "Slinga" in texts and any(t.startswith("Grannarna hämtas") for t in texts)
+    assert "Begränsa" not in texts
+
+
 def test_a_description_is_quoted_with_the_term_it_describes(tmp_path_factory) -> None:
     """Terms and descriptions stand on lines of their own (Markdown has no list for
     them): a description alone would not say which setting it describes."""

@@ -256,3 +256,25 @@ def test_source_folder_is_not_needed_for_unit_parts(tmp_path: Path) -> None:
     assert gimp.render(page.blocks) == (
         "# 1.2. Prov\n\nKlicka på Arkiv → Ny.\n\n1. Ett\n2. Två\n   1. Under\n3. Tre\n\n"
         "En anteckning.\n\nTerm\n\nBeskrivning.\n\nA – B\n1 – 2")
+
+
+def test_a_definition_list_of_short_phrases_is_a_table(tmp_path: Path) -> None:
+    """Keys and what they do ("Skift + W" / "3d-transformering"): on lines of their own
+    two short lines could not be told apart as term and description, so each pair is one
+    line; a list with a sentence for a description keeps its term above it."""
+    html = """<html><head><title>Verktyg</title></head><body>
+      <div class="sect1"><div class="titlepage"><h2 class="title">Verktyg</h2></div>
+        <dl class="variablelist">
+          <dt><span class="term"><span class="keycap"><strong>Skift</strong></span> + W</span></dt>
+          <dd><p>3d-transformering</p></dd>
+          <dt><span class="term"><span class="keycap"><strong>Skift</strong></span> + T</span></dt>
+          <dd><p>Enhetlig transform</p></dd></dl>
+        <dl class="variablelist"><dt><span class="term">Radie</span></dt>
+          <dd><p>Hur stor ytan blir.</p></dd></dl>
+      </div></body></html>"""
+    page_path = tmp_path / "tangenter.html"
+    page_path.write_text(html, encoding="utf-8")
+    page = gimp.read_page(page_path, "sv")
+    assert gimp.render(page.blocks) == (
+        "# Verktyg\n\nSkift + W – 3d-transformering\nSkift + T – Enhetlig transform\n\n"
+        "Radie\n\nHur stor ytan blir.")

@@ -410,6 +410,31 @@ def _is_inline(tag: Tag) -> bool:
     return tag.name in INLINE_TAGS
 
 
+#: A description this short (in words) is a table cell, not a paragraph.
+COMPACT_DESCRIPTION_WORDS = 6
+
+
+def _compact_pairs(tag: Tag) -> list[tuple[str, str]]:
+    """The (term, description) pairs of a definition list whose entries are one term and
+    one short phrase each, without punctuation closing a sentence; [] for any other."""
+    pairs: list[tuple[str, str]] = []
+    terms: list[str] = []
+    for child in tag.find_all(("dt", "dd"), recursive=False):
+        if child.name == "dt":
+            terms.append(inline_text(child))
+            continue
+        description = inline_text(child)
+        if (len(terms) != 1 or not terms[0] or not description
+                or child.find(("ul", "ol", "dl", "table", "pre")) is not None
+                or len(child.find_all("p")) > 1
+                or len(description.split()) > COMPACT_DESCRIPTION_WORDS
+                or description.rstrip().endswith((".", "!", "?", ":"))):
+            return []
+        pairs.append((terms[0], description))
+        terms = []
+    return pairs if pairs and not terms else []
+
+
 def inline_text(tag: Tag, *, skip: frozenset[str] = frozenset()) -> str:
     """The text of an element as a reader sees it, dropped parts left out.
 
@@ -528,7 +553,20 @@ class _Converter:
                     yield from self.list(sub, nest + 1, entries)
 
     def definitions(self, tag: Tag, depth: int, entries: tuple[int, ...]) -> Iterator[Block]:
-        """Term on its own paragraph, then its description (several terms may share one)."""
+        """Term on its own paragraph, then its description (several terms may share one).
+
+        A list whose every description is a short phrase (a table of keys and what they
+        do: "Skift + W" / "3d-transformering") is a two-column table: each term and its
+        description are one line, as a table row is. On lines of their own, two short
+        lines in a row could not be told apart as term and description."""
+        pairs = _compact_pairs(tag)
+        if pairs:
+            group = next(self._ids)
+            for term, description in pairs:
+                # judged on its description alone, as a term is not a text to translate
+                yield Block("row", f"{term} – {description}", group=group, entries=entries,
+                            probe=collapse(_XREF.sub(" ", description)))
+            return
         entry = 0
         previous_was_term = False
         for child in tag.find_all(("dt", "dd"), recursive=False):
