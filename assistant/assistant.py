@@ -16,6 +16,7 @@ never an exception.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,15 +33,23 @@ from assistant.chunking import count_tokens
 from assistant.collection import CollectionInfo, load_collection
 from assistant.config import Settings
 from assistant.embeddings import Embedder, get_embedder
-from assistant.evidence import score, select, with_way_there
+from assistant.evidence import is_echo, score, select, with_way_there
 from assistant.language import detect_language, detector
 from assistant.lexical import terms
-from assistant.retrieval import Retrieval, Retriever, Snapshot, VisioRetriever, hits_from_documents
+from assistant.retrieval import (
+    Formulation,
+    Retrieval,
+    Retriever,
+    Snapshot,
+    VisioRetriever,
+    hits_from_documents,
+)
 from assistant.spelling import respell
 from assistant.store import IndexUnavailable, open_store
 from assistant.text import clean_text
 from assistant.types import Answer, WordingMatch
 from assistant.understanding import Query, understand
+from assistant.wording import translated
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +181,7 @@ class Assistant:
         respelled = respell(text, library)
         if respelled != text:
             query = understand(respelled, history, hint=hint)
+        query = with_translations(query, library, self.context_terms)
         answerer = self.answerers.choose(query, library)
         context = Context(query=query, settings=self.settings, library=library,
                           collection=self.collection, embedder=self.embedder, started=started)
@@ -293,6 +303,29 @@ class Assistant:
 
         return find_wording(self.snapshot(), self.embedder, clean_text(phrase), lang=lang,
                             limit=limit)
+
+
+#: The weight of a quoted phrase's sentence in the asker's language among the search's
+#: formulations: twice the question's, as the phrase stands verbatim in its original.
+TRANSLATION_WEIGHT = 2.0
+#: A quoted phrase is searched by its translation only when it stands in at most this many
+#: sentences: a phrase found in many places names a topic the question's own search finds.
+TRANSLATED_SENTENCES = 1
+
+
+def with_translations(query: Query, library: Snapshot,
+                      context_terms: frozenset[str] = frozenset()) -> Query:
+    """A phrase quoted from the other language's text ("Mitä ovat ne 'idémöten' …?") is
+    searched for by what it says in the asker's language too: the counterparts of the
+    sentences holding it. A wording check asks whether it stands, and is left as it is."""
+    if not query.quoted or "wording" in query.asks:
+        return query
+    found = translated(library, query.quoted[0], query.lang, limit=TRANSLATED_SENTENCES,
+                       skip=lambda unit: is_echo(unit, context_terms))
+    if not found:
+        return query
+    extra = tuple(Formulation(u.text, TRANSLATION_WEIGHT, "translation") for u in found)
+    return dataclasses.replace(query, formulations=query.formulations + extra)
 
 
 def _notice_language(question: Any, ui_lang: str | None) -> str:

@@ -277,6 +277,8 @@ def select(scored: Scored, *, asks: frozenset[str], max_units: int,
             whole = _whole_section(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
             if whole:
                 return whole
+    if _found_by_translation(scored, anchor) and library is not None:
+        return _paragraph(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
     if "enumeration" in asks and anchor.unit.form not in LIST_FORMS:
         across = _across(scored, anchor, max_tokens)
         if across:
@@ -303,6 +305,26 @@ def _parts(scored: Scored, anchor: Evidence, max_units: int,
     kept = {u.id for u in _within_budget([u for _, u in units], budget)}
     return _grouped(scored.retrieval, [(i, u) for i, u in units if u.id in kept], "parts",
                     anchor)
+
+
+def _found_by_translation(scored: Scored, anchor: Evidence) -> bool:
+    """Whether the best unit is best as the counterpart of a sentence the question quotes
+    from the other language (a "translation" formulation), not as an answer to it."""
+    formulations = scored.retrieval.formulations
+    rows = [i for i, f in enumerate(formulations) if f.role == "translation"]
+    if not rows or len(anchor.similarities) < len(formulations):
+        return False
+    own = max((anchor.similarities[i] for i, f in enumerate(formulations)
+               if f.role not in ("part", "translation")), default=0.0)
+    return max(anchor.similarities[i] for i in rows) > own
+
+
+def _paragraph(scored: Scored, anchor: Evidence, budget: int) -> Selection:
+    """The anchor's whole paragraph: what a quoted phrase's sentence says, in context."""
+    library = scored.retrieval.library
+    assert library is not None
+    units = _within_budget(library.block_units(anchor.unit) or (anchor.unit,), budget)
+    return _grouped(scored.retrieval, [(anchor.hit, u) for u in units], "paragraph", anchor)
 
 
 def _across(scored: Scored, anchor: Evidence, max_tokens: int) -> Selection | None:

@@ -17,7 +17,7 @@ title, a heading's the aligned heading).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -247,6 +247,40 @@ def _heading_match(library: Snapshot, find: HeadingFind) -> WordingMatch:
         counterpart=heading_counterpart(library, find), shape=find.shape,
         heading=find.heading, heading_highlights=find.highlights,
         heading_path=find.path)
+
+
+def twin_in(library: Snapshot, unit: Unit, lang: str) -> Unit | None:
+    """The same sentence in ``lang``: the declared translation's, else the closest one
+    (at least ``MIN_COUNTERPART_SIMILARITY``)."""
+    if unit.source.lang == lang:
+        return None
+    twin = library.aligned_twin(unit, lang)
+    if twin is not None:
+        return twin
+    closest = library.closest(unit, lang)
+    return closest[0] if closest is not None and closest[1] >= MIN_COUNTERPART_SIMILARITY \
+        else None
+
+
+def translated(library: Snapshot, phrase: str, lang: str, limit: int = 1,
+               skip: Callable[[Unit], bool] = lambda unit: False) -> list[Unit]:
+    """What a phrase quoted from the other language's text says in ``lang``: the
+    counterparts of the sentences holding it (as written or inflected), when it stands in
+    no text of ``lang`` and in at most ``limit`` sentences ("Mitä ovat ne 'idémöten',
+    joista ruotsinkielinen sivu puhuu?"). Units for which ``skip`` is true (a caption) do
+    not count."""
+    pattern = phrase_pattern(phrase)
+    holding = [u for u in library.units
+               if not skip(u) and (pattern.search(u.text) or inflected_spans(u, phrase))]
+    if (not holding or len(holding) > limit
+            or any(u.source.lang == lang for u in holding)):
+        return []  # a phrase standing in many places names a topic the search finds
+    twins: dict[str, Unit] = {}
+    for unit in holding:
+        twin = twin_in(library, unit, lang)
+        if twin is not None:
+            twins.setdefault(twin.id, twin)
+    return list(twins.values())
 
 
 def counterpart(library: Snapshot, unit: Unit) -> Counterpart | None:

@@ -9,10 +9,7 @@ cited; or no, with the closest sentence clearly framed as such (and then the ans
 is a decline).
 
 A sentence found in another language than the question's comes with its counterpart
-in the question's language, cited too: staff want both wordings, and a resident quoting
-the other language's text ("Mitä ovat ne 'idémöten' …?") asks what it says in theirs.
-Such a question is answered here even when it does not ask whether the phrase stands
-there: the phrase stands only in the other language's text.
+in the question's language, cited too: staff want both wordings.
 """
 
 from __future__ import annotations
@@ -25,9 +22,9 @@ from assistant.answerers.base import Context
 from assistant.answerers.compose import citation, stream_words
 from assistant.evidence import is_echo
 from assistant.retrieval import Snapshot
-from assistant.types import Answer, Citation, Unit
+from assistant.types import Answer, Citation
 from assistant.understanding import Query
-from assistant.wording import MIN_COUNTERPART_SIMILARITY, find_headings, find_units, phrase_pattern
+from assistant.wording import find_headings, find_units, twin_in
 
 #: Sentences quoted at most for a phrase that stands in many places.
 MAX_QUOTED = 3
@@ -43,10 +40,7 @@ class WordingAnswerer:
         self.context_terms = context_terms
 
     def accepts(self, query: Query, library: Snapshot) -> bool:
-        if not query.quoted:
-            return False
-        return "wording" in query.asks or _only_in_other_languages(
-            library, query.quoted[0], query.lang)
+        return bool(query.quoted) and "wording" in query.asks
 
     def answer(self, context: Context) -> Iterator[str | Answer]:
         query, library = context.query, context.library
@@ -54,14 +48,9 @@ class WordingAnswerer:
         phrase = query.quoted[0]
         found = find_units(library, context.embedder, phrase)
         # As written; failing that, inflected ("kestävän kehityksen" for "kestävä kehitys").
-        # A caption repeating only the title and the collection's name says nothing: after
-        # the sentences of the text; for a question on what the phrase means (not whether
-        # it stands there) after them even when they hold it inflected.
+        # A caption repeating only the title and the collection's name comes after the
+        # sentences of the text.
         exact = [f for f in found if f.exact] or [f for f in found if f.inflected]
-        if "wording" not in query.asks:
-            said = [f for f in found if (f.exact or f.inflected)
-                    and not is_echo(f.unit, self.context_terms)]
-            exact = said or exact
         exact.sort(key=lambda f: (f.unit.source.lang != query.lang,
                                   is_echo(f.unit, self.context_terms), -f.score))
         parts: list[str] = []
@@ -71,14 +60,12 @@ class WordingAnswerer:
             if passage is None:
                 continue
             n = len(citations) + 1
-            # Not asked whether it stands there: no "yes", only where it stands.
-            key = "wording_found" if "wording" in query.asks else "wording_stands"
-            found = (language.text(f"{key}_inflected", phrase=phrase, form=f.form,
+            found = (language.text("wording_found_inflected", phrase=phrase, form=f.form,
                                    title=f.unit.source.title) if f.inflected else
-                     language.text(key, phrase=phrase, title=f.unit.source.title))
+                     language.text("wording_found", phrase=phrase, title=f.unit.source.title))
             parts.append(f"{found}\n”{f.unit.text}” [{n}]")
             citations.append(citation(n, passage, f.score, [f.unit]))
-            twin = _twin(library, f.unit, query.lang)
+            twin = twin_in(library, f.unit, query.lang)
             twin_passage = library.passage_of(twin) if twin is not None else None
             if twin is not None and twin_passage is not None:
                 n = len(citations) + 1
@@ -115,21 +102,3 @@ class WordingAnswerer:
                      retrieved=tuple(dict.fromkeys(c.doc_id for c in citations)),
                      notes=("wording",), missing=(phrase,) if refused else ())
 
-
-def _twin(library: Snapshot, unit: Unit, lang: str) -> Unit | None:
-    """The same sentence in ``lang``: the declared translation's, else the closest one."""
-    if unit.source.lang == lang:
-        return None
-    twin = library.aligned_twin(unit, lang)
-    if twin is not None:
-        return twin
-    closest = library.closest(unit, lang)
-    return closest[0] if closest is not None and closest[1] >= MIN_COUNTERPART_SIMILARITY \
-        else None
-
-
-def _only_in_other_languages(library: Snapshot, phrase: str, lang: str) -> bool:
-    """Whether the phrase stands, as written, in some unit, and in none of ``lang``."""
-    pattern = phrase_pattern(phrase)
-    langs = {u.source.lang for u in library.units if pattern.search(u.text)}
-    return bool(langs) and lang not in langs

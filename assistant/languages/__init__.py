@@ -119,7 +119,7 @@ _REQUIRED_TEXTS = (
     "more_intro_section", "other_language_intro_section", "structure_intro", "refusal",
     "refusal_topics", "task_refusal", "not_mentioned", "not_given", "partly_given",
     "related_intro", "wording_found", "wording_missing", "wording_closest",
-    "wording_counterpart", "wording_stands", "wording_stands_inflected", "and",
+    "wording_counterpart", "and",
     "empty_question", "smalltalk_greeting", "smalltalk_thanks", "smalltalk_goodbye",
     "question_too_long", "index_missing", "internal_error", "unsupported_language",
     "llm_fallback", "llm_no_citation",
