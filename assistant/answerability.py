@@ -200,8 +200,12 @@ def _plain(text: str) -> str:
 
 
 def _number(text: str, language: languages.Language, known: frozenset[str]) -> bool:
-    tokens = _words_of(_plain(text))
-    return any((w.isdigit() and w not in known) or w in language.numbers for w in tokens)
+    return any(_is_number(w, language, known) for w in _words_of(_plain(text)))
+
+
+def _is_number(word: str, language: languages.Language, known: frozenset[str]) -> bool:
+    """A number the question does not give itself, in digits or in words ("tio")."""
+    return (word.isdigit() and word not in known) or word in language.numbers
 
 
 def proper_nouns(text: str) -> list[str]:
@@ -285,8 +289,7 @@ def _duration(text: str, language: languages.Language, known: frozenset[str]) ->
     tokens = _words_of(_plain(text))
     for i, word in enumerate(tokens):
         if word in language.durations and any(
-                (w.isdigit() and w not in known) or w in language.numbers
-                or w in language.quantities
+                _is_number(w, language, known) or w in language.quantities
                 for w in tokens[max(0, i - DURATION_WINDOW):i]):
             return True
     return False
@@ -445,12 +448,13 @@ def _counts(unit: Unit, asked: Asked) -> bool:
     language = languages.get(unit.source.lang)
     tokens = _words_of(_plain(unit.text))
     return any(_is_the_thing(word, unit.source.lang, asked.counted) and any(
-        (w.isdigit() and w not in asked.known) or w in language.numbers
+        _is_number(w, language, asked.known)
         for w in tokens[max(0, i - COUNT_WINDOW):i + COUNT_WINDOW + 1])
         for i, word in enumerate(tokens))
 
 
 def _names_thing(unit: Unit, thing: tuple[str, ...]) -> bool:
+    """Whether the unit speaks of the counted thing at all (then a count must stand by it)."""
     return bool(thing) and any(_is_the_thing(w, unit.source.lang, thing)
                                for w in _words_of(unit.text))
 

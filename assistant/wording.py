@@ -249,16 +249,16 @@ def _heading_match(library: Snapshot, find: HeadingFind) -> WordingMatch:
         heading_path=find.path)
 
 
-def twin_in(library: Snapshot, unit: Unit, lang: str) -> Unit | None:
-    """The same sentence in ``lang``: the declared translation's, else the closest one
-    (at least ``MIN_COUNTERPART_SIMILARITY``)."""
+def twin_in(library: Snapshot, unit: Unit, lang: str) -> tuple[Unit, float | None] | None:
+    """The same sentence in ``lang``: the declared translation's (similarity None), else
+    the closest one, with its similarity (at least ``MIN_COUNTERPART_SIMILARITY``)."""
     if unit.source.lang == lang:
         return None
     twin = library.aligned_twin(unit, lang)
     if twin is not None:
-        return twin
+        return twin, None
     closest = library.closest(unit, lang)
-    return closest[0] if closest is not None and closest[1] >= MIN_COUNTERPART_SIMILARITY \
+    return closest if closest is not None and closest[1] >= MIN_COUNTERPART_SIMILARITY \
         else None
 
 
@@ -277,25 +277,18 @@ def translated(library: Snapshot, phrase: str, lang: str, limit: int = 1,
         return []  # a phrase standing in many places names a topic the search finds
     twins: dict[str, Unit] = {}
     for unit in holding:
-        twin = twin_in(library, unit, lang)
-        if twin is not None:
-            twins.setdefault(twin.id, twin)
+        found = twin_in(library, unit, lang)
+        if found is not None:
+            twins.setdefault(found[0].id, found[0])
     return list(twins.values())
 
 
 def counterpart(library: Snapshot, unit: Unit) -> Counterpart | None:
     """The unit in another language: the declared translation's, else the closest one."""
     for lang in languages.codes():
-        if lang == unit.source.lang:
-            continue
-        twin = library.aligned_twin(unit, lang)
-        similarity: float | None = None
-        if twin is None:
-            closest = library.closest(unit, lang)
-            if closest is None or closest[1] < MIN_COUNTERPART_SIMILARITY:
-                continue
-            twin, similarity = closest
-        return _counterpart_of(twin, similarity)
+        found = twin_in(library, unit, lang)
+        if found is not None:
+            return _counterpart_of(*found)
     return None
 
 

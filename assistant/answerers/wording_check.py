@@ -65,7 +65,8 @@ class WordingAnswerer:
                      language.text("wording_found", phrase=phrase, title=f.unit.source.title))
             parts.append(f"{found}\n”{f.unit.text}” [{n}]")
             citations.append(citation(n, passage, f.score, [f.unit]))
-            twin = twin_in(library, f.unit, query.lang)
+            found_twin = twin_in(library, f.unit, query.lang)
+            twin = found_twin[0] if found_twin is not None else None
             twin_passage = library.passage_of(twin) if twin is not None else None
             if twin is not None and twin_passage is not None:
                 n = len(citations) + 1
