@@ -196,7 +196,16 @@ def test_wording_card_shows_both_languages_side_by_side_with_translation_marked(
     assert "Pieni kunta tarjoaa usein luonnonläheisen elämän." in out
     assert "På svenska · originaltext" in out and "På finska · översättning från svenska" in out
     assert "ordagrann träff" in out and "avsnitt: <span lang=\"sv\">Femte visionen" in out
-    assert "1 passager" in out or "1 passage" in out
+    assert "Träffar för ”liten kommun”: 1" in out  # titles and headings count too
+
+
+def test_the_line_naming_a_passages_language_is_marked_in_the_pages_language():
+    """"På finska · översättning från svenska" is Swedish interface text inside a Finnish
+    passage: screen readers must read it as Swedish (WCAG 3.1.2)."""
+    out = render.match_html(wording_match(), "sv")
+    assert '<div class="visio-passage-lang" lang="sv">På finska · översättning' in out
+    assert '<div class="visio-passage-lang" lang="sv">På svenska · originaltext' in out
+    assert '<div class="visio-passage visio-counterpart" lang="fi"' in out
 
 
 def test_wording_card_says_which_kind_of_find_it_is():

@@ -379,8 +379,11 @@ def match_html(match: WordingMatch, ui_lang: str) -> str:
     """One found passage (or title, or heading) beside its counterpart in the other language,
     with a copy button."""
     found = _found_heading(match, highlight(match.heading, match.heading_highlights), ui_lang)
+    # The line saying which language a passage is in is interface text, in the page's
+    # language, inside a passage marked with its own (WCAG 3.1.2, language of parts).
+    ui_lang_attr = f' lang="{esc(ui_language(ui_lang))}"'
     main = (f'<div class="visio-passage" lang="{esc(match.lang)}">'
-            f'<div class="visio-passage-lang">'
+            f'<div class="visio-passage-lang"{ui_lang_attr}>'
             f'{esc(passage_heading(ui_lang, match.lang, match.translation, match.official))}'
             f'</div>{found}<p class="visio-passage-text">'
             f'{highlight(match.text, match.highlights)}</p></div>')
@@ -391,7 +394,7 @@ def match_html(match: WordingMatch, ui_lang: str) -> str:
         flag = ' data-translation="true"' if counterpart.translation else ""
         twin = _found_heading(match, esc(counterpart.heading), ui_lang)
         other = (f'<div class="visio-passage visio-counterpart" lang="{esc(counterpart.lang)}"'
-                 f'{flag}><div class="visio-passage-lang">{esc(heading)}</div>{twin}'
+                 f'{flag}><div class="visio-passage-lang"{ui_lang_attr}>{esc(heading)}</div>{twin}'
                  f'<p class="visio-passage-text">{esc(counterpart.text)}</p></div>')
     else:
         other = (f'<div class="visio-passage visio-counterpart visio-missing">'
