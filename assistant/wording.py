@@ -152,22 +152,25 @@ def find_headings(library: Snapshot, phrase: str, lang: str | None = None) -> li
         units = library.units_of(source)
         if not units:
             continue
-        seen: set[str] = set()
+        title_found = False
         for heading, unit in [(source.title, units[0]), *_first_under_headings(units)]:
             spans = tuple(m.span() for m in pattern.finditer(heading))
-            if heading not in seen and spans:
-                seen.add(heading)
-                finds.append(HeadingFind(heading, unit, spans))
+            if not spans or (title_found and heading == source.title):
+                continue  # a top heading repeating the title is the title's find
+            title_found = title_found or heading == source.title
+            finds.append(HeadingFind(heading, unit, spans))
     return finds
 
 
 def _first_under_headings(units: Sequence[Unit]) -> list[tuple[str, Unit]]:
-    """Each heading of a document's section paths with the first unit under it."""
-    firsts: dict[str, Unit] = {}
+    """Each heading of a document's sections with the first unit under it: a heading used
+    in several sections ("Översikt" under every filter) is found in each."""
+    firsts: dict[str, tuple[str, Unit]] = {}
     for unit in units:
-        for heading in unit.path.split(PATH_SEPARATOR) if unit.path else ():
-            firsts.setdefault(heading, unit)
-    return list(firsts.items())
+        parts = unit.path.split(PATH_SEPARATOR) if unit.path else []
+        for depth, heading in enumerate(parts):
+            firsts.setdefault(PATH_SEPARATOR.join(parts[:depth + 1]), (heading, unit))
+    return list(firsts.values())
 
 
 def phrase_pattern(phrase: str) -> re.Pattern[str]:

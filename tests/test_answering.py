@@ -604,6 +604,30 @@ def test_the_staff_wording_search_finds_titles_and_headings_after_sentences(town
     assert all(m.shape == "sentence" for m in town.find_wording("gratis parkering"))
 
 
+def test_a_heading_used_in_several_sections_is_found_in_each(tmp_path_factory) -> None:
+    """"Översikt" stands under every filter of a manual: staff checking it see every
+    place, each with the first text under it."""
+    manual = town_assistant([document("filter", "sv", "Filter", """# Filter
+
+## Skärpa
+
+### Översikt
+
+Skärpa gör kanterna tydligare.
+
+## Oskärpa
+
+### Översikt
+
+Oskärpa mjukar upp bilden.
+""", kind="manual"), POOL], tmp_path_factory, "repeated-headings")
+    found = [m for m in manual.find_wording("Översikt") if m.shape == "heading"]
+    assert [m.heading_path for m in found] == ["Filter › Skärpa › Översikt",
+                                               "Filter › Oskärpa › Översikt"]
+    assert [m.text for m in found] == ["Skärpa gör kanterna tydligare.",
+                                       "Oskärpa mjukar upp bilden."]
+
+
 PARKS = [
     document("parker", "sv", "Parker", """# Parker
 
