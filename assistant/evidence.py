@@ -277,8 +277,8 @@ def select(scored: Scored, *, asks: frozenset[str], max_units: int,
             whole = _whole_section(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
             if whole:
                 return whole
-    if _found_by_translation(scored, anchor) and library is not None:
-        return _paragraph(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
+        if _found_by_translation(scored, anchor):
+            return _paragraph(scored, anchor, max_tokens * LONG_SCOPE_FACTOR)
     if "enumeration" in asks and anchor.unit.form not in LIST_FORMS:
         across = _across(scored, anchor, max_tokens)
         if across:
@@ -424,10 +424,8 @@ def _with_labels(scored: Scored, units: list[tuple[int, Unit]],
     taken = {u.id for _, u in units}
     for index, unit in units:
         before = library.neighbour(unit, -1)
-        after = library.neighbour(unit, 1)
-        if is_label(library, unit) and after is not None and after.block != unit.block \
-                and after.section_index == unit.section_index:
-            extra = _within_budget(library.block_units(after), budget)
+        if is_label(library, unit) and (described := _description(library, unit, budget)):
+            extra = described
         elif (before is not None and before.block != unit.block
               and before.section_index == unit.section_index and is_label(library, before)):
             extra = [before]
@@ -438,6 +436,15 @@ def _with_labels(scored: Scored, units: list[tuple[int, Unit]],
                 taken.add(member.id)
                 result.append((index, member))
     return result
+
+
+def _description(library: Snapshot, label: Unit, budget: int) -> list[Unit]:
+    """The paragraph under a label (what the term means), within ``budget``; [] when the
+    label ends its paragraph's section."""
+    after = library.neighbour(label, 1)
+    if after is None or after.block == label.block or after.section_index != label.section_index:
+        return []
+    return _within_budget(library.block_units(after), budget)
 
 
 def _with_named_labels(scored: Scored, units: list[tuple[int, Unit]], names: Sequence[str],
@@ -462,10 +469,7 @@ def _with_named_labels(scored: Scored, units: list[tuple[int, Unit]], names: Seq
                     or " ".join(words(unit.text)) not in wanted
                     or not is_label(library, unit)):
                 continue
-            after = library.neighbour(unit, 1)
-            described = ([] if after is None or after.section_index != unit.section_index
-                         else _within_budget(library.block_units(after), budget))
-            for member in (unit, *described):
+            for member in (unit, *_description(library, unit, budget)):
                 if member.id not in taken:
                     taken.add(member.id)
                     result.append((index, member))

@@ -371,17 +371,21 @@ def _found_heading(match: WordingMatch, heading_html: str, ui_lang: str) -> str:
     if match.shape == "sentence" or not heading_html:
         return ""
     return (f'<p class="visio-passage-heading"><strong>{heading_html}</strong></p>'
-            f'<div class="visio-passage-lang" lang="{esc(ui_language(ui_lang))}">'
+            f'<div class="visio-passage-lang"{_ui_lang_attr(ui_lang)}>'
             f'{esc(label(ui_lang, f"wording_under_{match.shape}"))}</div>')
+
+
+def _ui_lang_attr(ui_lang: str) -> str:
+    """Interface text inside a passage marked with the passage's own language carries the
+    page's language (WCAG 3.1.2, language of parts)."""
+    return f' lang="{esc(ui_language(ui_lang))}"'
 
 
 def match_html(match: WordingMatch, ui_lang: str) -> str:
     """One found passage (or title, or heading) beside its counterpart in the other language,
     with a copy button."""
     found = _found_heading(match, highlight(match.heading, match.heading_highlights), ui_lang)
-    # The line saying which language a passage is in is interface text, in the page's
-    # language, inside a passage marked with its own (WCAG 3.1.2, language of parts).
-    ui_lang_attr = f' lang="{esc(ui_language(ui_lang))}"'
+    ui_lang_attr = _ui_lang_attr(ui_lang)  # "På finska · …" is interface text
     main = (f'<div class="visio-passage" lang="{esc(match.lang)}">'
             f'<div class="visio-passage-lang"{ui_lang_attr}>'
             f'{esc(passage_heading(ui_lang, match.lang, match.translation, match.official))}'

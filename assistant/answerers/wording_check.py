@@ -65,8 +65,7 @@ class WordingAnswerer:
                      language.text("wording_found", phrase=phrase, title=f.unit.source.title))
             parts.append(f"{found}\n”{f.unit.text}” [{n}]")
             citations.append(citation(n, passage, f.score, [f.unit]))
-            found_twin = twin_in(library, f.unit, query.lang)
-            twin = found_twin[0] if found_twin is not None else None
+            twin, _ = twin_in(library, f.unit, query.lang) or (None, None)
             twin_passage = library.passage_of(twin) if twin is not None else None
             if twin is not None and twin_passage is not None:
                 n = len(citations) + 1
@@ -102,4 +101,3 @@ class WordingAnswerer:
                      confidence=0.0 if refused else 1.0,
                      retrieved=tuple(dict.fromkeys(c.doc_id for c in citations)),
                      notes=("wording",), missing=(phrase,) if refused else ())
-

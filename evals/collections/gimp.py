@@ -138,7 +138,7 @@ class Block:
             return
         self.text = collapse(marked.replace(XREF_OPEN, "").replace(XREF_CLOSE, ""))
         if not self.probe:
-            self.probe = collapse(_XREF.sub(" ", marked))
+            self.probe = probe_text(marked)
 
     @property
     def is_prose(self) -> bool:
@@ -410,6 +410,12 @@ def _is_inline(tag: Tag) -> bool:
     return tag.name in INLINE_TAGS
 
 
+def probe_text(marked: str) -> str:
+    """The text a block's language is judged on: without its cross-references, whose
+    wording DocBook writes in the page's language even on an untranslated page."""
+    return collapse(_XREF.sub(" ", marked))
+
+
 #: A description this short (in words) is a table cell, not a paragraph.
 COMPACT_DESCRIPTION_WORDS = 6
 
@@ -565,7 +571,7 @@ class _Converter:
             for term, description in pairs:
                 # judged on its description alone, as a term is not a text to translate
                 yield Block("row", f"{term} – {description}", group=group, entries=entries,
-                            probe=collapse(_XREF.sub(" ", description)))
+                            probe=probe_text(description))
             return
         entry = 0
         previous_was_term = False
